@@ -1,0 +1,52 @@
+import { LayerParams, RnnLayer } from "../layer";
+import { BackendName } from "../types";
+
+/**
+ * The interface every backend implements for one layer. Tensors are flat Float64Arrays in
+ * batch-major order: element (b, t, f) of a B×T×F tensor is at index (b*T + t)*F + f, the same
+ * order as the nested arrays B×T×F flattened.
+ */
+export interface ForwardResult {
+  readonly B: number;
+  readonly T: number;
+  /** The layer's input (kept by reference: the caller must not change it before backward). */
+  readonly x: Float64Array;
+  /** What the layer emits at every step: y_t (B×T×O) with a projection, otherwise h_t (B×T×H). */
+  readonly y: Float64Array;
+  /** Hidden state after the last step, B×H (the state a stateful layer carries on). */
+  readonly hT: Float64Array;
+  /** Backend-private record of the activations needed by backward. */
+  readonly cache: unknown;
+}
+
+export interface BackwardOptions {
+  /**
+   * Truncated BPTT: a gradient arriving at h_t flows back at most `truncate` steps. The sequence
+   * is cut into blocks of `truncate` steps counted back from the last step; no gradient crosses a
+   * block boundary (the state entering a block is treated as a constant). 0 or undefined: full BPTT.
+   */
+  truncate?: number;
+  /** When given (length T), Σ over the batch of ‖∂L/∂h_t‖² is added at index t. */
+  dhNormSq?: Float64Array;
+  /** Whether to return ∂L/∂x (needed by every layer but the first). Default true. */
+  needInputGrad?: boolean;
+  /**
+   * True when dY is already the gradient with respect to the output pre-activation
+   * (W_hy h_t + b_y): the fused softmax/sigmoid + cross-entropy gradient.
+   */
+  dYIsLogit?: boolean;
+}
+
+export interface LayerBackend {
+  readonly name: BackendName;
+  /**
+   * Runs the layer over x (B×T×I). h0 (B×H) is the initial state; absent means zeros.
+   */
+  forward(layer: RnnLayer, x: Float64Array, B: number, T: number, h0?: Float64Array | null): ForwardResult;
+  /**
+   * Backpropagation through time. dY is ∂L/∂(what the layer emitted), same shape as `fwd.y`.
+   * Gradients are ADDED into `grads` (so callers zero them first). Returns ∂L/∂x (B×T×I), or
+   * null when `needInputGrad` is false.
+   */
+  backward(layer: RnnLayer, fwd: ForwardResult, dY: Float64Array, grads: LayerParams, options?: BackwardOptions): Float64Array | null;
+}
