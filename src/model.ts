@@ -1,0 +1,368 @@
+import { ForwardResult, LayerBackend } from "./backends/backend";
+import { getBackend } from "./backends";
+import { LayerInit, LayerParams, RnnLayer, toRows, weightShapes } from "./layer";
+import { computeLoss, LossOptions } from "./losses";
+import { validateModelJSON } from "./modelFile";
+import { Random } from "./random";
+import { ParameterUpdater, StepReport, UpdateOptions } from "./training";
+import {
+  BackendName,
+  HiddenActivation,
+  LayerSpec,
+  LayerWeightsJSON,
+  LossName,
+  ModelJSON,
+  OutputActivation,
+  ScalerJSON,
+  Target3,
+  Tensor3,
+  TrainingJSON,
+  WindowJSON,
+} from "./types";
+import { fromTensorInput, isMatrixLike, MatrixLike, packInputs, packTargets, toMatrixOutput, unpackOutputs } from "./tensors";
+
+export interface ModelLayerConfig extends LayerInit {
+  hiddenSize: number;
+  activation?: HiddenActivation;
+  outputSize?: number;
+  outputActivation?: OutputActivation;
+}
+
+export interface ModelConfig {
+  inputSize: number;
+  layers: ModelLayerConfig[];
+  /** Seed of the weight initialisation (default 1). */
+  seed?: number;
+}
+
+export interface GradientOptions extends LossOptions {
+  loss?: LossName;
+  /** Truncated BPTT window (0 = full). */
+  truncate?: number;
+  backend?: BackendName;
+  /** Initial states per layer (B×H each), for stateful use. */
+  states?: (Float64Array | null)[];
+}
+
+export interface GradientResult {
+  loss: number;
+  /** Entries that carried a target. */
+  count: number;
+  /** Same structure and names as the weights in the model file: one object per layer. */
+  grads: LayerWeightsJSON[];
+  /** ‖∂L/∂h_t‖ per time step, per layer (index 0 = first layer). */
+  dhNorm: number[][];
+}
+
+export interface EpochInfo {
+  epoch: number;
+  loss: number;
+  valLoss: number | null;
+  learningRate: number;
+  gradNorm: number;
+  /** Steps refused because the loss or gradients were not finite. */
+  skipped: number;
+  ms: number;
+  /** ‖∂L/∂h_t‖ per time step of the first layer, averaged over the epoch's batches (gradientReport). */
+  dhNorm?: number[];
+}
+
+export interface FitOptions extends UpdateOptions, GradientOptions {
+  epochs?: number;
+  batchSize?: number;
+  shuffle?: boolean;
+  seed?: number;
+  validation?: { inputs: Tensor3; targets: Target3 } | null;
+  /** Early stopping: epochs without a better validation loss (0 = off). */
+  patience?: number;
+  /** Put back the weights of the best validation epoch at the end (default true). */
+  restoreBest?: boolean;
+  gradientReport?: boolean;
+  /** Called after every epoch; returning false stops training. */
+  onEpoch?: (info: EpochInfo) => void | boolean;
+}
+
+export interface FitResult {
+  history: EpochInfo[];
+  bestEpoch: number;
+  bestValLoss: number | null;
+  reason: "completed" | "early-stopped" | "stopped" | "diverged";
+}
+
+/** Consecutive refused steps after which fit gives up and reports "diverged". */
+const MAX_REFUSED_IN_A_ROW = 20;
+
+/** A stack of Elman layers plus what is needed to use it on real data (scaler, window). */
+export class Model {
+  readonly inputSize: number;
+  readonly layers: RnnLayer[];
+  scaler: ScalerJSON | null;
+  window: WindowJSON | null;
+  training: TrainingJSON | null;
+
+  constructor(inputSize: number, layers: RnnLayer[], extras: { scaler?: ScalerJSON | null; window?: WindowJSON | null; training?: TrainingJSON | null } = {}) {
+    if (layers.length === 0) throw new Error("a model needs at least one layer");
+    let width = inputSize;
+    layers.forEach((layer, k) => {
+      if (layer.inputSize !== width) throw new Error(`layers[${k}] expects ${layer.inputSize} inputs but receives ${width}`);
+      width = layer.outputSize;
+    });
+    this.inputSize = inputSize;
+    this.layers = layers;
+    this.scaler = extras.scaler ?? null;
+    this.window = extras.window ?? null;
+    this.training = extras.training ?? null;
+  }
+
+  static create(config: ModelConfig): Model {
+    const rng = new Random(config.seed ?? 1);
+    let width = config.inputSize;
+    if (!Number.isInteger(width) || width < 1) throw new Error(`inputSize must be a positive integer, got ${width}`);
+    const layers = config.layers.map((c) => {
+      const spec: LayerSpec = { inputSize: width, hiddenSize: c.hiddenSize, activation: c.activation ?? "tanh" };
+      if (c.outputSize !== undefined) {
+        spec.outputSize = c.outputSize;
+        spec.outputActivation = c.outputActivation ?? "linear";
+      }
+      const layer = RnnLayer.create(spec, { ...c, rng });
+      width = layer.outputSize;
+      return layer;
+    });
+    return new Model(config.inputSize, layers);
+  }
+
+  /** Builds a model from a model file's object, validated strictly first. */
+  static fromJSON(obj: unknown): Model {
+    const json = validateModelJSON(obj);
+    let width = json.inputSize;
+    const layers = json.layers.map((l) => {
+      const layer = RnnLayer.fromJSON(l, width);
+      width = layer.outputSize;
+      return layer;
+    });
+    return new Model(json.inputSize, layers, { scaler: json.scaler, window: json.window, training: json.training });
+  }
+
+  toJSON(): ModelJSON {
+    const json: ModelJSON = {
+      format: "node-red-rnn/model",
+      version: 1,
+      inputSize: this.inputSize,
+      layers: this.layers.map((l) => l.toJSON()),
+    };
+    if (this.scaler) json.scaler = this.scaler;
+    if (this.window) json.window = this.window;
+    if (this.training) json.training = this.training;
+    return json;
+  }
+
+  get outputSize(): number {
+    return this.layers[this.layers.length - 1].outputSize;
+  }
+
+  get outputActivation(): OutputActivation {
+    return this.layers[this.layers.length - 1].outputActivation;
+  }
+
+  clone(): Model {
+    return new Model(this.inputSize, this.layers.map((l) => l.clone()), {
+      scaler: this.scaler,
+      window: this.window,
+      training: this.training ? { ...this.training } : null,
+    });
+  }
+
+  /** Every parameter array, layer by layer in `RnnLayer.names()` order. */
+  parameters(): Float64Array[] {
+    return this.layers.flatMap((l) => l.list());
+  }
+
+  /** Forward through all layers on flat data; returns each layer's result. */
+  forwardFlat(x: Float64Array, B: number, T: number, backend: LayerBackend, states?: (Float64Array | null)[]): ForwardResult[] {
+    const results: ForwardResult[] = [];
+    let input = x;
+    this.layers.forEach((layer, k) => {
+      const r = backend.forward(layer, input, B, T, states?.[k] ?? null);
+      results.push(r);
+      input = r.y;
+    });
+    return results;
+  }
+
+  /**
+   * Backward through all layers from ∂L/∂y of the last layer; gradients are added into `grads`
+   * (one LayerParams per layer). `dhNormSq`, when given, gets one array per layer.
+   */
+  backwardFlat(results: ForwardResult[], dY: Float64Array, dYIsLogit: boolean, grads: LayerParams[], backend: LayerBackend, options: { truncate?: number } = {}, dhNormSq?: Float64Array[]): void {
+    let d: Float64Array | null = dY;
+    for (let k = this.layers.length - 1; k >= 0 && d; k--) {
+      d = backend.backward(this.layers[k], results[k], d, grads[k], {
+        truncate: options.truncate,
+        dYIsLogit: k === this.layers.length - 1 ? dYIsLogit : false,
+        needInputGrad: k > 0,
+        dhNormSq: dhNormSq?.[k],
+      });
+    }
+  }
+
+  /**
+   * Outputs of every time step, B×T×O. Accepts nested arrays (B×T×I; sequences may differ in
+   * length) or a mathjs matrix of size [B, T, I]; a matrix input gives a matrix output.
+   */
+  predict(inputs: Tensor3 | MatrixLike, options: { backend?: BackendName; states?: (Float64Array | null)[] } = {}): Tensor3 | MatrixLike {
+    const asMatrix = isMatrixLike(inputs);
+    const packed = packInputs(fromTensorInput(inputs), this.inputSize);
+    const results = this.forwardFlat(packed.data, packed.B, packed.T, getBackend(options.backend), options.states);
+    const out = unpackOutputs(results[results.length - 1].y, packed, this.outputSize);
+    return asMatrix ? toMatrixOutput(out) : out;
+  }
+
+  /**
+   * Loss and exact gradients (BPTT) of every parameter. `targets` is B×T×O with `null` (a whole
+   * step or one entry) meaning "no loss here"; the loss is the mean over the non-null entries.
+   */
+  gradients(inputs: Tensor3 | MatrixLike, targets: Target3 | MatrixLike, options: GradientOptions = {}): GradientResult {
+    const packed = packInputs(fromTensorInput(inputs), this.inputSize);
+    const target = packTargets(fromTensorInput(targets) as Target3, packed, this.outputSize);
+    const backend = getBackend(options.backend);
+    const results = this.forwardFlat(packed.data, packed.B, packed.T, backend, options.states);
+    const lossName = options.loss ?? "mse";
+    const loss = computeLoss(lossName, results[results.length - 1].y, target, this.outputSize, this.outputActivation, options);
+    const grads = this.layers.map((l) => l.zeros());
+    const dhNormSq = this.layers.map(() => new Float64Array(packed.T));
+    this.backwardFlat(results, loss.dY, loss.dYIsLogit, grads, backend, { truncate: options.truncate }, dhNormSq);
+    return {
+      loss: loss.loss,
+      count: loss.count,
+      grads: grads.map((g, k) => paramsToJSON(this.layers[k], g)),
+      dhNorm: dhNormSq.map((a) => Array.from(a, Math.sqrt)),
+    };
+  }
+
+  /**
+   * A small synchronous training loop over a dataset: minibatches, the chosen optimizer with
+   * clipping and the non-finite guard, validation, early stopping with best-weights restore.
+   */
+  fit(data: { inputs: Tensor3; targets: Target3 }, options: FitOptions = {}): FitResult {
+    const epochs = options.epochs ?? 10;
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer, got ${epochs}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+    const backend = getBackend(options.backend);
+    const lossName = options.loss ?? "mse";
+    const train = packInputs(data.inputs, this.inputSize);
+    const trainTarget = packTargets(data.targets, train, this.outputSize);
+    const val = options.validation ? packInputs(options.validation.inputs, this.inputSize) : null;
+    const valTarget = options.validation && val ? packTargets(options.validation.targets, val, this.outputSize) : null;
+    const updater = new ParameterUpdater(options);
+    const rng = new Random(options.seed ?? 1);
+    const params = this.parameters();
+    const grads = this.layers.map((l) => l.zeros());
+    const gradList = grads.flatMap((g, k) => this.layers[k].names().map((n) => g[n] as Float64Array));
+    const { T } = train;
+    const I = this.inputSize;
+    const O = this.outputSize;
+    const order = Array.from({ length: train.B }, (_, i) => i);
+    const xBatch = new Float64Array(batchSize * T * I);
+    const tBatch = new Float64Array(batchSize * T * O);
+    const dhNormSq = options.gradientReport ? this.layers.map(() => new Float64Array(T)) : undefined;
+    const patience = options.patience ?? 0;
+    const history: EpochInfo[] = [];
+    let best = Infinity;
+    let bestEpoch = 0;
+    let bestWeights: Float64Array[] | null = null;
+    let reason: FitResult["reason"] = "completed";
+    let refusedInARow = 0;
+
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const started = Date.now();
+      if (options.shuffle !== false) rng.shuffle(order);
+      let lossSum = 0, countSum = 0, normSum = 0, steps = 0, skipped = 0;
+      if (dhNormSq) dhNormSq.forEach((a) => a.fill(0));
+      for (let start = 0; start < train.B; start += batchSize) {
+        const B = Math.min(batchSize, train.B - start);
+        for (let r = 0; r < B; r++) {
+          const src = order[start + r];
+          xBatch.set(train.data.subarray(src * T * I, (src + 1) * T * I), r * T * I);
+          tBatch.set(trainTarget.subarray(src * T * O, (src + 1) * T * O), r * T * O);
+        }
+        const x = B === batchSize ? xBatch : xBatch.subarray(0, B * T * I);
+        const target = B === batchSize ? tBatch : tBatch.subarray(0, B * T * O);
+        const results = this.forwardFlat(x, B, T, backend);
+        const loss = computeLoss(lossName, results[results.length - 1].y, target, O, this.outputActivation, options);
+        if (loss.count === 0) continue;
+        for (const g of gradList) g.fill(0);
+        this.backwardFlat(results, loss.dY, loss.dYIsLogit, grads, backend, { truncate: options.truncate }, dhNormSq);
+        const report: StepReport = updater.step(params, gradList, loss.loss);
+        if (report.accepted) {
+          refusedInARow = 0;
+          lossSum += loss.loss * loss.count;
+          countSum += loss.count;
+          normSum += report.gradNorm;
+          steps++;
+        } else {
+          skipped++;
+          if (++refusedInARow >= MAX_REFUSED_IN_A_ROW) break;
+        }
+      }
+      const valLoss = val && valTarget ? this.evaluateFlat(val, valTarget, lossName, backend, options) : null;
+      const info: EpochInfo = {
+        epoch,
+        loss: countSum ? lossSum / countSum : NaN,
+        valLoss,
+        learningRate: updater.learningRate,
+        gradNorm: steps ? normSum / steps : NaN,
+        skipped,
+        ms: Date.now() - started,
+      };
+      if (dhNormSq) info.dhNorm = Array.from(dhNormSq[0], (s) => Math.sqrt(s / Math.max(1, steps + skipped)));
+      history.push(info);
+      if (refusedInARow >= MAX_REFUSED_IN_A_ROW) {
+        reason = "diverged";
+        break;
+      }
+      const score = valLoss ?? info.loss;
+      if (score < best) {
+        best = score;
+        bestEpoch = epoch;
+        bestWeights = params.map((p) => p.slice());
+      }
+      if (options.onEpoch && options.onEpoch(info) === false) {
+        reason = "stopped";
+        break;
+      }
+      if (patience > 0 && epoch - bestEpoch >= patience) {
+        reason = "early-stopped";
+        break;
+      }
+    }
+    if (bestWeights && options.restoreBest !== false) params.forEach((p, i) => p.set(bestWeights![i]));
+    const last = history[history.length - 1];
+    this.training = { epochs: history.length, loss: last?.loss, valLoss: last?.valLoss ?? null, bestEpoch };
+    return { history, bestEpoch, bestValLoss: val && Number.isFinite(best) ? best : null, reason };
+  }
+
+  /** Mean loss over a dataset without changing anything. */
+  evaluate(inputs: Tensor3, targets: Target3, options: GradientOptions = {}): number {
+    const packed = packInputs(inputs, this.inputSize);
+    const target = packTargets(targets, packed, this.outputSize);
+    return this.evaluateFlat(packed, target, options.loss ?? "mse", getBackend(options.backend), options);
+  }
+
+  private evaluateFlat(packed: { data: Float64Array; B: number; T: number }, target: Float64Array, lossName: LossName, backend: LayerBackend, options: LossOptions): number {
+    const results = this.forwardFlat(packed.data, packed.B, packed.T, backend);
+    return computeLoss(lossName, results[results.length - 1].y, target, this.outputSize, this.outputActivation, { ...options, valueOnly: true }).loss;
+  }
+}
+
+/** A layer's flat gradients as the nested arrays of the model file. */
+export function paramsToJSON(layer: RnnLayer, p: LayerParams): LayerWeightsJSON {
+  const shapes = weightShapes(layer.spec);
+  const out: Record<string, number[] | number[][]> = {};
+  for (const name of layer.names()) {
+    const [rows, cols] = shapes[name] as [number, number];
+    const arr = p[name] as Float64Array;
+    out[name] = name.startsWith("b_") ? Array.from(arr) : toRows(arr, rows, cols);
+  }
+  return out as unknown as LayerWeightsJSON;
+}

@@ -1,0 +1,490 @@
+/**
+ * The model file (contract): what a saved model may contain and how it is checked.
+ *
+ * A model file comes from disk, from a user's upload or from a flow, so it is treated as
+ * untrusted input. `validateModelJSON` checks every field and returns a fresh copy built only
+ * from what it checked, so nothing unexpected (extra keys, prototype tricks, getters) travels on
+ * into the runtime. Every error names the field a user has to look at.
+ */
+import {
+  HIDDEN_ACTIVATIONS,
+  HiddenActivation,
+  LayerJSON,
+  LayerWeightsJSON,
+  ModelJSON,
+  OUTPUT_ACTIVATIONS,
+  OutputActivation,
+  ScalerJSON,
+  TrainingJSON,
+  WindowJSON,
+} from "./types";
+
+export const MODEL_FORMAT = "node-red-rnn/model";
+export const MODEL_VERSION = 1;
+
+/**
+ * Bounds on what a file may declare. The runtime allocates Float64Arrays from the declared
+ * sizes, so without these a few bytes of JSON (`"hiddenSize": 1e9`) could make it try to
+ * allocate gigabytes, or spend minutes walking arrays, before anything noticed the file was
+ * nonsense. The limits are far above what a forecasting RNN in Node-RED needs (20 million
+ * parameters is 160 MB of weights) and are all checked before any weight array is touched.
+ */
+export const LIMITS = Object.freeze({
+  maxLayers: 16,
+  maxInputSize: 4096,
+  maxHiddenSize: 4096,
+  maxOutputSize: 4096,
+  maxParameters: 20_000_000,
+  /** Columns of a scaler and names in a window. */
+  maxFeatures: 1000,
+  maxWindowLength: 100_000,
+  maxHorizon: 100_000,
+  /** Length of a feature or target name. */
+  maxNameLength: 256,
+  /** Keys in `training`, and keys in one object nested inside it. */
+  maxTrainingKeys: 256,
+  /** Length of an array inside `training` (e.g. a loss history, one entry per epoch). */
+  maxTrainingArray: 100_000,
+  /** Length of a string inside `training`. */
+  maxTrainingString: 10_000,
+  /**
+   * Characters of model text accepted by `parseModelText` (and bytes of a model file). A model
+   * at `maxParameters` written with full double precision stays below this; V8 cannot hold a
+   * much longer string anyway.
+   */
+  maxTextLength: 512 * 1024 * 1024,
+});
+
+/** Error in a model file; `field` is the path of the offending field ("" for the whole text). */
+export class ModelFileError extends Error {
+  readonly field: string;
+  /** The file the model came from, when it came from a file. */
+  file?: string;
+
+  constructor(field: string, detail: string) {
+    super(field ? `${field}: ${detail}` : detail);
+    this.name = "ModelFileError";
+    this.field = field;
+  }
+}
+
+// Keys that reach Object.prototype (or a constructor) when used as property paths. JSON.parse
+// makes `__proto__` an ordinary own key, so it has to be refused explicitly wherever keys are read.
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
+const TOP_LEVEL_KEYS = ["format", "version", "inputSize", "layers", "scaler", "window", "training"];
+const LAYER_KEYS = ["type", "hiddenSize", "activation", "outputSize", "outputActivation", "weights"];
+const SCALER_KEYS = ["kind", "features", "targets"];
+const SCALER_KINDS: readonly ScalerJSON["kind"][] = ["none", "minmax", "zscore"];
+const COLUMNS_KEYS = ["offset", "scale"];
+const WINDOW_KEYS = ["length", "horizon", "features", "targets"];
+
+type Plain = Record<string, unknown>;
+
+function fail(field: string, detail: string): never {
+  throw new ModelFileError(field, detail);
+}
+
+/** A short, safe rendering of a bad value for an error message. */
+function describe(value: unknown): string {
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
+  }
+  if (typeof value === "number" || typeof value === "boolean" || value === undefined) return String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function hasOwn(obj: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(obj, key);
+}
+
+/** Own value of `key`, or undefined: inherited properties never count as file content. */
+function own(obj: Plain, key: string): unknown {
+  return hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+function isPlainObject(value: unknown): value is Plain {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function expectObject(value: unknown, field: string): Plain {
+  if (!isPlainObject(value)) fail(field, `expected an object (got ${describe(value)})`);
+  return value;
+}
+
+function expectArray(value: unknown, field: string): unknown[] {
+  if (!Array.isArray(value)) fail(field, `expected an array (got ${describe(value)})`);
+  return value;
+}
+
+/** Refuses prototype-reaching keys first, then any key outside `allowed`. */
+function checkKeys(obj: Plain, field: string, allowed: readonly string[] | null): void {
+  for (const key of Object.keys(obj)) {
+    if (FORBIDDEN_KEYS.has(key)) fail(join(field, key), `the key "${key}" is not allowed`);
+  }
+  if (allowed === null) return;
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) {
+      fail(join(field, key), `unexpected key${field ? "" : " at the top level"} (allowed: ${allowed.join(", ")})`);
+    }
+  }
+}
+
+function requireKeys(obj: Plain, field: string, required: readonly string[]): void {
+  for (const key of required) {
+    if (!hasOwn(obj, key) || obj[key] === undefined) fail(join(field, key), "missing");
+  }
+}
+
+function positiveInteger(value: unknown, field: string, limit: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    fail(field, `expected a positive integer (got ${describe(value)})`);
+  }
+  if (value > limit) fail(field, `${value} exceeds the limit ${limit}`);
+  return value;
+}
+
+function finiteNumber(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) fail(field, `not a finite number (got ${describe(value)})`);
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    fail(field, `expected one of ${allowed.map((a) => `"${a}"`).join(", ")} (got ${describe(value)})`);
+  }
+  return value as T;
+}
+
+/** Copies a vector of exactly `length` finite numbers; the length is checked before any walk. */
+function copyVector(value: unknown, field: string, length: number, why = ""): number[] {
+  const arr = expectArray(value, field);
+  if (arr.length !== length) fail(field, `expected ${length} entries${why}, got ${arr.length}`);
+  const out = new Array<number>(length);
+  for (let i = 0; i < length; i++) out[i] = finiteNumber(arr[i], `${field}[${i}]`);
+  return out;
+}
+
+/** Copies a rows×cols matrix given as row arrays; every row's length is checked before it is read. */
+function copyMatrix(value: unknown, field: string, rows: number, cols: number, rowsWhy: string, colsWhy: string): number[][] {
+  const arr = expectArray(value, field);
+  if (arr.length !== rows) fail(field, `expected ${rows} rows${rowsWhy}, got ${arr.length}`);
+  const out = new Array<number[]>(rows);
+  for (let r = 0; r < rows; r++) out[r] = copyVector(arr[r], `${field}[${r}]`, cols, colsWhy);
+  return out;
+}
+
+interface LayerHeader {
+  json: Plain;
+  field: string;
+  inputSize: number;
+  hiddenSize: number;
+  activation: HiddenActivation;
+  outputSize?: number;
+  outputActivation?: OutputActivation;
+  weights: Plain;
+}
+
+/** Checks one layer's declared sizes and keys, without touching its weight arrays. */
+function checkLayerHeader(value: unknown, index: number, inputSize: number): LayerHeader {
+  const field = `layers[${index}]`;
+  const json = expectObject(value, field);
+  checkKeys(json, field, LAYER_KEYS);
+  requireKeys(json, field, ["type", "hiddenSize", "activation", "weights"]);
+  if (json.type !== "rnn") fail(`${field}.type`, `expected "rnn" (got ${describe(json.type)})`);
+  const hiddenSize = positiveInteger(json.hiddenSize, `${field}.hiddenSize`, LIMITS.maxHiddenSize);
+  const activation = oneOf(json.activation, `${field}.activation`, HIDDEN_ACTIVATIONS);
+  const header: LayerHeader = { json, field, inputSize, hiddenSize, activation, weights: {} };
+  if (own(json, "outputSize") !== undefined) {
+    header.outputSize = positiveInteger(json.outputSize, `${field}.outputSize`, LIMITS.maxOutputSize);
+    if (own(json, "outputActivation") !== undefined) {
+      header.outputActivation = oneOf(json.outputActivation, `${field}.outputActivation`, OUTPUT_ACTIVATIONS);
+    }
+  } else if (own(json, "outputActivation") !== undefined) {
+    fail(`${field}.outputActivation`, "only allowed together with outputSize (the layer has no output projection)");
+  }
+  const weights = expectObject(json.weights, `${field}.weights`);
+  const expected = header.outputSize !== undefined ? ["W_xh", "W_hh", "b_h", "W_hy", "b_y"] : ["W_xh", "W_hh", "b_h"];
+  checkKeys(weights, `${field}.weights`, null);
+  for (const key of Object.keys(weights)) {
+    if (!expected.includes(key)) {
+      const why = key === "W_hy" || key === "b_y" ? "present but the layer has no outputSize" : `unexpected key (expected ${expected.join(", ")})`;
+      fail(`${field}.weights.${key}`, why);
+    }
+  }
+  requireKeys(weights, `${field}.weights`, expected);
+  header.weights = weights;
+  return header;
+}
+
+function parameterCount(h: LayerHeader): number {
+  const H = h.hiddenSize;
+  const O = h.outputSize ?? 0;
+  return H * h.inputSize + H * H + H + O * H + O;
+}
+
+function copyLayer(h: LayerHeader, index: number): LayerJSON {
+  const { field, inputSize: I, hiddenSize: H } = h;
+  const w = h.weights;
+  const from = index === 0 ? " (the model's inputSize)" : ` (what layer ${index - 1} emits)`;
+  const at = `${field}.weights`;
+  const weights: LayerWeightsJSON = {
+    W_xh: copyMatrix(w.W_xh, `${at}.W_xh`, H, I, " (hiddenSize)", from),
+    W_hh: copyMatrix(w.W_hh, `${at}.W_hh`, H, H, " (hiddenSize)", " (hiddenSize)"),
+    b_h: copyVector(w.b_h, `${at}.b_h`, H, " (hiddenSize)"),
+  };
+  const layer: LayerJSON = { type: "rnn", hiddenSize: H, activation: h.activation } as LayerJSON;
+  if (h.outputSize !== undefined) {
+    const O = h.outputSize;
+    weights.W_hy = copyMatrix(w.W_hy, `${at}.W_hy`, O, H, " (outputSize)", " (hiddenSize)");
+    weights.b_y = copyVector(w.b_y, `${at}.b_y`, O, " (outputSize)");
+    layer.outputSize = O;
+    if (h.outputActivation !== undefined) layer.outputActivation = h.outputActivation;
+  }
+  // Sizes first and the bulky weights last, so the head of a file reads as its summary.
+  layer.weights = weights;
+  return layer;
+}
+
+function copyColumns(value: unknown, field: string): { offset: number[]; scale: number[] } {
+  const obj = expectObject(value, field);
+  checkKeys(obj, field, COLUMNS_KEYS);
+  requireKeys(obj, field, COLUMNS_KEYS);
+  const offset = expectArray(obj.offset, `${field}.offset`);
+  const scale = expectArray(obj.scale, `${field}.scale`);
+  if (offset.length > LIMITS.maxFeatures) fail(`${field}.offset`, `${offset.length} columns exceed the limit ${LIMITS.maxFeatures}`);
+  if (scale.length !== offset.length) {
+    fail(`${field}.scale`, `expected ${offset.length} entries (one per offset), got ${scale.length}`);
+  }
+  const out = { offset: copyVector(offset, `${field}.offset`, offset.length), scale: copyVector(scale, `${field}.scale`, scale.length) };
+  out.scale.forEach((s, i) => {
+    // Scaled values are (x - offset) / scale, so a zero scale would turn every reading into ±∞.
+    if (s === 0) fail(`${field}.scale[${i}]`, "must not be zero (values are divided by it)");
+  });
+  return out;
+}
+
+function copyScaler(value: unknown): ScalerJSON {
+  const obj = expectObject(value, "scaler");
+  checkKeys(obj, "scaler", SCALER_KEYS);
+  requireKeys(obj, "scaler", SCALER_KEYS);
+  const kind = oneOf(obj.kind, "scaler.kind", SCALER_KINDS);
+  return { kind, features: copyColumns(obj.features, "scaler.features"), targets: copyColumns(obj.targets, "scaler.targets") };
+}
+
+function copyNames(value: unknown, field: string): string[] {
+  const arr = expectArray(value, field);
+  if (arr.length === 0) fail(field, "expected at least one name");
+  if (arr.length > LIMITS.maxFeatures) fail(field, `${arr.length} names exceed the limit ${LIMITS.maxFeatures}`);
+  const seen = new Set<string>();
+  return arr.map((name, i) => {
+    const at = `${field}[${i}]`;
+    if (typeof name !== "string" || name.length === 0) fail(at, `expected a non-empty string (got ${describe(name)})`);
+    if (name.length > LIMITS.maxNameLength) fail(at, `name longer than ${LIMITS.maxNameLength} characters`);
+    // Names are used to read fields of incoming readings, so they must not reach the prototype.
+    if (FORBIDDEN_KEYS.has(name)) fail(at, `"${name}" is not allowed as a field name`);
+    if (seen.has(name)) fail(at, `"${name}" is listed twice`);
+    seen.add(name);
+    return name;
+  });
+}
+
+function copyWindow(value: unknown): WindowJSON {
+  const obj = expectObject(value, "window");
+  checkKeys(obj, "window", WINDOW_KEYS);
+  requireKeys(obj, "window", WINDOW_KEYS);
+  return {
+    length: positiveInteger(obj.length, "window.length", LIMITS.maxWindowLength),
+    horizon: positiveInteger(obj.horizon, "window.horizon", LIMITS.maxHorizon),
+    features: copyNames(obj.features, "window.features"),
+    targets: copyNames(obj.targets, "window.targets"),
+  };
+}
+
+/**
+ * A value inside `training`: a number, string, boolean or null; an array of those (a history);
+ * or, one level down only, an object of those (e.g. the optimizer's settings).
+ */
+function copyTrainingValue(value: unknown, field: string, depth: number): unknown {
+  if (value === null || typeof value === "boolean") return value;
+  if (typeof value === "number") return finiteNumber(value, field);
+  if (typeof value === "string") {
+    if (value.length > LIMITS.maxTrainingString) fail(field, `string longer than ${LIMITS.maxTrainingString} characters`);
+    return value;
+  }
+  if (Array.isArray(value)) {
+    if (value.length > LIMITS.maxTrainingArray) fail(field, `${value.length} entries exceed the limit ${LIMITS.maxTrainingArray}`);
+    return value.map((v, i) => {
+      const at = `${field}[${i}]`;
+      if (typeof v === "object" && v !== null) fail(at, `expected a number, string, boolean or null (got ${describe(v)})`);
+      return copyTrainingValue(v, at, depth + 1);
+    });
+  }
+  if (isPlainObject(value)) {
+    if (depth === 0) return copyTrainingObject(value, field, depth + 1);
+    fail(field, "objects may be nested only one level inside training");
+  }
+  fail(field, `expected a number, string, boolean, null, array or object (got ${describe(value)})`);
+}
+
+function copyTrainingObject(obj: Plain, field: string, depth: number): Plain {
+  checkKeys(obj, field, null);
+  const keys = Object.keys(obj);
+  if (keys.length > LIMITS.maxTrainingKeys) fail(field, `${keys.length} keys exceed the limit ${LIMITS.maxTrainingKeys}`);
+  const out: Plain = {};
+  for (const key of keys) {
+    if (obj[key] === undefined) continue;
+    out[key] = copyTrainingValue(obj[key], join(field, key), depth);
+  }
+  return out;
+}
+
+function copyTraining(value: unknown): TrainingJSON {
+  const obj = expectObject(value, "training");
+  const out = copyTrainingObject(obj, "training", 0) as TrainingJSON;
+  // The fields the package itself writes keep the types the rest of the code relies on.
+  if (out.epochs !== undefined && (typeof out.epochs !== "number" || !Number.isInteger(out.epochs) || out.epochs < 0)) {
+    fail("training.epochs", `expected a non-negative integer (got ${describe(out.epochs)})`);
+  }
+  if (out.loss !== undefined && typeof out.loss !== "number") fail("training.loss", `expected a number (got ${describe(out.loss)})`);
+  if (out.valLoss !== undefined && out.valLoss !== null && typeof out.valLoss !== "number") {
+    fail("training.valLoss", `expected a number or null (got ${describe(out.valLoss)})`);
+  }
+  if (out.savedAt !== undefined && typeof out.savedAt !== "string") {
+    fail("training.savedAt", `expected a string (got ${describe(out.savedAt)})`);
+  }
+  return out;
+}
+
+/**
+ * Checks a parsed model file against the contract and returns a clean copy of it.
+ * Throws ModelFileError whose message starts with the path of the bad field.
+ * Declared sizes and the total parameter count are checked before any weight array is read.
+ */
+export function validateModelJSON(obj: unknown): ModelJSON {
+  const root = expectObject(obj, "");
+  checkKeys(root, "", null);
+  // Format and version first: a file of another kind or a newer version should say so, rather
+  // than fail on the first key this version does not know.
+  const format = own(root, "format");
+  if (format !== MODEL_FORMAT) fail("format", `expected "${MODEL_FORMAT}" (got ${describe(format)})`);
+  const version = own(root, "version");
+  if (version !== MODEL_VERSION) {
+    if (typeof version === "number") fail("version", `unsupported version ${version} (this package reads version ${MODEL_VERSION})`);
+    fail("version", `expected the number ${MODEL_VERSION} (got ${describe(version)})`);
+  }
+  checkKeys(root, "", TOP_LEVEL_KEYS);
+  requireKeys(root, "", ["inputSize", "layers"]);
+  const inputSize = positiveInteger(root.inputSize, "inputSize", LIMITS.maxInputSize);
+
+  const layersIn = expectArray(root.layers, "layers");
+  if (layersIn.length === 0) fail("layers", "expected at least one layer");
+  if (layersIn.length > LIMITS.maxLayers) fail("layers", `${layersIn.length} layers exceed the limit ${LIMITS.maxLayers}`);
+  const headers: LayerHeader[] = [];
+  let width = inputSize;
+  let parameters = 0;
+  for (let k = 0; k < layersIn.length; k++) {
+    const h = checkLayerHeader(layersIn[k], k, width);
+    parameters += parameterCount(h);
+    headers.push(h);
+    width = h.outputSize ?? h.hiddenSize;
+  }
+  if (parameters > LIMITS.maxParameters) {
+    fail("layers", `${parameters} parameters in all exceed the limit ${LIMITS.maxParameters}`);
+  }
+
+  // Everything cheap about the optional sections is checked before the weights are walked.
+  const scalerIn = own(root, "scaler");
+  const windowIn = own(root, "window");
+  const trainingIn = own(root, "training");
+  const scaler = scalerIn === undefined || scalerIn === null ? scalerIn : copyScaler(scalerIn);
+  const window = windowIn === undefined || windowIn === null ? windowIn : copyWindow(windowIn);
+  const training = trainingIn === undefined || trainingIn === null ? trainingIn : copyTraining(trainingIn);
+  if (window) {
+    if (window.features.length !== inputSize) {
+      fail("window.features", `${window.features.length} features but the model's inputSize is ${inputSize}`);
+    }
+    if (scaler) {
+      if (scaler.features.offset.length !== window.features.length) {
+        fail("scaler.features", `${scaler.features.offset.length} columns but window.features names ${window.features.length}`);
+      }
+      if (scaler.targets.offset.length !== window.targets.length) {
+        fail("scaler.targets", `${scaler.targets.offset.length} columns but window.targets names ${window.targets.length}`);
+      }
+    }
+  }
+
+  const model: ModelJSON = {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    inputSize,
+    layers: headers.map((h, k) => copyLayer(h, k)),
+  };
+  if (scaler !== undefined) model.scaler = scaler;
+  if (window !== undefined) model.window = window;
+  if (training !== undefined) model.training = training;
+  return model;
+}
+
+/** Parses model text (a file's content) and validates it. A leading UTF-8 byte-order mark is ignored. */
+export function parseModelText(text: string): ModelJSON {
+  if (typeof text !== "string") throw new ModelFileError("", `model text must be a string (got ${describe(text)})`);
+  if (text.length > LIMITS.maxTextLength) {
+    throw new ModelFileError("", `model file is too large: ${text.length} characters exceed the limit ${LIMITS.maxTextLength}`);
+  }
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (body.trim() === "") throw new ModelFileError("", "model file is empty");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (err) {
+    throw new ModelFileError("", `model file is not valid JSON (truncated or corrupted): ${(err as Error).message}`);
+  }
+  return validateModelJSON(parsed);
+}
+
+/**
+ * Model text as the package writes it: two-space indentation, each vector and each matrix row
+ * on one line, so a file stays readable (and diffable) without being mostly whitespace.
+ */
+export function formatModelText(model: ModelJSON): string {
+  const parts: string[] = [];
+  write(model, "", parts);
+  parts.push("\n");
+  return parts.join("");
+}
+
+function write(value: unknown, indent: string, out: string[]): void {
+  if (Array.isArray(value) && value.every((v) => v === null || typeof v !== "object")) {
+    out.push(JSON.stringify(value));
+    return;
+  }
+  const inner = indent + "  ";
+  if (Array.isArray(value)) {
+    out.push("[");
+    value.forEach((v, i) => {
+      out.push(i === 0 ? "\n" : ",\n", inner);
+      write(v, inner, out);
+    });
+    out.push(value.length ? `\n${indent}]` : "]");
+    return;
+  }
+  if (isPlainObject(value)) {
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+    out.push("{");
+    keys.forEach((k, i) => {
+      out.push(i === 0 ? "\n" : ",\n", inner, JSON.stringify(k), ": ");
+      write(value[k], inner, out);
+    });
+    out.push(keys.length ? `\n${indent}}` : "}");
+    return;
+  }
+  out.push(JSON.stringify(value));
+}
