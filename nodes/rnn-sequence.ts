@@ -1,0 +1,327 @@
+/**
+ * rnn sequence: turns readings into scaled windows and feeds a training run, one minibatch per
+ * message. The next batch leaves only when the trainer has acknowledged the previous one, so at
+ * most one batch is in flight and Node-RED's event loop gets a turn between batches.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import { prepareDataset, PreparedDataset, Random, SCALER_KINDS, TARGET_MODES, toRow } from "../src";
+import type { ScalerKind, TargetMode } from "../src";
+import { findApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
+import {
+  batchToken,
+  boolField,
+  ConfigError,
+  Done,
+  enumField,
+  errorMessage,
+  fieldList,
+  intField,
+  numField,
+  RunInfo,
+  Send,
+  short,
+  StatusThrottle,
+} from "./shared/runtime";
+
+interface SequenceConfig {
+  windowLength: number;
+  horizon: number;
+  features?: string[];
+  targets?: string[];
+  targetMode: TargetMode;
+  scaling: ScalerKind;
+  validationSplit: number;
+  batchSize: number;
+  epochs: number;
+  shuffle: boolean;
+  seed: number;
+  bufferSize: number;
+  trainAfter: number;
+  ackTimeout: number;
+}
+
+function readConfig(raw: Record<string, unknown>): SequenceConfig {
+  const c: SequenceConfig = {
+    windowLength: intField(raw, "windowLength", 24, 1, 10000),
+    horizon: intField(raw, "horizon", 1, 1, 1000),
+    features: fieldList(raw, "features"),
+    targets: fieldList(raw, "targets"),
+    targetMode: enumField(raw, "targetMode", "last", TARGET_MODES),
+    scaling: enumField(raw, "scaling", "zscore", SCALER_KINDS),
+    validationSplit: numField(raw, "validationSplit", 0.2, 0, 0.9),
+    batchSize: intField(raw, "batchSize", 32, 1, 4096),
+    epochs: intField(raw, "epochs", 50, 1, 100000),
+    shuffle: boolField(raw, "shuffle", true),
+    seed: intField(raw, "seed", 1, -2147483648, 2147483647),
+    bufferSize: intField(raw, "bufferSize", 10000, 10, 1000000),
+    trainAfter: intField(raw, "trainAfter", 0, 0, 1000000),
+    ackTimeout: numField(raw, "ackTimeout", 60, 0.05, 86400),
+  };
+  if (c.trainAfter > c.bufferSize) throw new ConfigError(`trainAfter (${c.trainAfter}) cannot exceed bufferSize (${c.bufferSize})`);
+  return c;
+}
+
+interface Run {
+  id: string;
+  data: PreparedDataset;
+  epoch: number;
+  phase: "train" | "validate";
+  /** 1-based index of the batch in flight within its phase. */
+  batch: number;
+  batches: number;
+  valBatches: number;
+  order: number[];
+  rng: Random;
+  inFlight: string | null;
+  watchdog: NodeJS.Timeout | null;
+  trainer: string | null;
+  /** Properties of the message that started the run, carried on every batch (e.g. _msgid-free context). */
+  topicBase: Record<string, unknown>;
+}
+
+export = function register(RED: NodeAPI): void {
+  function RnnSequenceNode(this: Node, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const t = (key: string, subs?: Record<string, string | number>) => RED._(`rnn-sequence.${key}`, subs);
+    const status = new StatusThrottle(node);
+    let config: SequenceConfig;
+    try {
+      config = readConfig(def as unknown as Record<string, unknown>);
+    } catch (e) {
+      const message = errorMessage(e);
+      node.error(t("errors.badConfig", { message }));
+      node.status({ fill: "red", shape: "ring", text: "invalid config" });
+      node.on("input", (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new ConfigError(t("errors.badConfig", { message }))));
+      return;
+    }
+
+    /** Rolling buffer of readings for streams; oldest dropped beyond bufferSize. */
+    let buffer: unknown[] = [];
+    let bufferWidth = 0;
+    let sinceTraining = 0;
+    let run: Run | null = null;
+    let next: NodeJS.Immediate | null = null;
+    let closed = false;
+
+    const idle = () => node.status({ fill: "grey", shape: "ring", text: buffer.length ? t("status.buffered", { count: buffer.length }) : t("status.idle") });
+    idle();
+
+    function clearTimers(): void {
+      if (next) clearImmediate(next);
+      next = null;
+      if (run?.watchdog) clearTimeout(run.watchdog);
+      if (run) run.watchdog = null;
+    }
+
+    function endRun(reason: "completed" | "stopped" | "reset" | "timeout", notifyTrainer: boolean): void {
+      if (!run) return;
+      const ended = run;
+      clearTimers();
+      run = null;
+      if (notifyTrainer && ended.trainer) findApi<TrainerNodeApi>(RED, ended.trainer, "rnn-trainer")?.runEnded(ended.id, reason);
+      if (closed) return;
+      if (reason === "completed") node.status({ fill: "green", shape: "dot", text: t("status.done") });
+      else if (reason === "timeout") node.status({ fill: "red", shape: "ring", text: "no trainer ack" });
+      else node.status({ fill: "grey", shape: "ring", text: t("status.stopped") });
+    }
+
+    function batchSlice<T>(items: T[], order: number[] | null, batch: number): T[] {
+      const start = (batch - 1) * config.batchSize;
+      const end = Math.min(items.length, start + config.batchSize);
+      const out: T[] = [];
+      for (let i = start; i < end; i++) out.push(items[order ? order[i] : i]);
+      return out;
+    }
+
+    function emit(): void {
+      next = null;
+      if (!run || closed) return;
+      const r = run;
+      const source = r.phase === "train" ? r.data.train : r.data.validation;
+      const info: RunInfo = {
+        id: r.id,
+        phase: r.phase,
+        epoch: r.epoch,
+        epochs: config.epochs,
+        batch: r.batch,
+        batches: r.batches,
+        valBatches: r.valBatches,
+        source: node.id,
+        scaler: r.data.scaler.toJSON(),
+        window: r.data.window,
+        layers: [],
+      };
+      const order = r.phase === "train" ? r.order : null;
+      const msg = {
+        ...r.topicBase,
+        _msgid: RED.util.generateId(),
+        topic: r.phase,
+        payload: batchSlice(source.inputs, order, r.batch),
+        target: batchSlice(source.targets, order, r.batch),
+        rnn: info,
+      };
+      r.inFlight = batchToken(info);
+      r.watchdog = setTimeout(() => {
+        if (!run || run !== r) return;
+        node.error(`rnn sequence: no acknowledgement for batch ${r.batch} of epoch ${r.epoch} within ${config.ackTimeout} s — is an rnn trainer wired at the end of the chain, and did every node pass the batch on?`);
+        endRun("timeout", true);
+      }, config.ackTimeout * 1000);
+      if (r.batch === 1 && r.phase === "train") status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: r.epoch, epochs: config.epochs }) });
+      node.send(msg);
+    }
+
+    function advance(r: Run): boolean {
+      if (r.phase === "train" && r.batch < r.batches) {
+        r.batch++;
+        return true;
+      }
+      if (r.phase === "train" && r.valBatches > 0) {
+        r.phase = "validate";
+        r.batch = 1;
+        return true;
+      }
+      if (r.phase === "validate" && r.batch < r.valBatches) {
+        r.batch++;
+        return true;
+      }
+      if (r.epoch >= config.epochs) return false;
+      r.epoch++;
+      r.phase = "train";
+      r.batch = 1;
+      if (config.shuffle) r.rng.shuffle(r.order);
+      return true;
+    }
+
+    const api: SequenceNodeApi = {
+      kind: "rnn-sequence",
+      ack(runId, token, options) {
+        if (!run || run.id !== runId || run.inFlight !== token) return false;
+        const r = run;
+        r.trainer = options.trainer;
+        r.inFlight = null;
+        if (r.watchdog) clearTimeout(r.watchdog);
+        r.watchdog = null;
+        if (options.stop || !advance(r)) {
+          endRun(options.stop ? "stopped" : "completed", false);
+          return true;
+        }
+        // The next batch leaves on a later turn of the event loop: other flows run in between.
+        next = setImmediate(emit);
+        return true;
+      },
+      stopRun(runId) {
+        if (run && run.id === runId) endRun("stopped", false);
+      },
+    };
+    (node as unknown as { rnnApi: SequenceNodeApi }).rnnApi = api;
+
+    /** Fields read from object readings: the features and targets named in the config, or all. */
+    function readingFields(): string[] | undefined {
+      return config.features || config.targets ? Array.from(new Set([...(config.features ?? []), ...(config.targets ?? [])])) : undefined;
+    }
+
+    function startRun(series: unknown, msg: Record<string, unknown>): void {
+      const data = prepareDataset(series, {
+        features: config.features,
+        targets: config.targets,
+        fields: readingFields(),
+        length: config.windowLength,
+        horizon: config.horizon,
+        targetMode: config.targetMode,
+        scaling: config.scaling,
+        validationSplit: config.validationSplit,
+      });
+      if (data.train.inputs.length === 0) throw new Error("no training windows could be made from the series");
+      const n = data.train.inputs.length;
+      const rng = new Random(config.seed);
+      const order = Array.from({ length: n }, (_, i) => i);
+      if (config.shuffle) rng.shuffle(order);
+      const base: Record<string, unknown> = {};
+      // Carry user context (e.g. msg.flowName) but none of the fields the contract defines.
+      for (const [k, v] of Object.entries(msg)) if (!["_msgid", "payload", "target", "rnn", "topic", "_event", "parts"].includes(k)) base[k] = v;
+      run = {
+        id: RED.util.generateId(),
+        data,
+        epoch: 1,
+        phase: "train",
+        batch: 1,
+        batches: Math.ceil(n / config.batchSize),
+        valBatches: Math.ceil(data.validation.inputs.length / config.batchSize),
+        order,
+        rng,
+        inFlight: null,
+        watchdog: null,
+        trainer: null,
+        topicBase: base,
+      };
+      sinceTraining = 0;
+      next = setImmediate(emit);
+    }
+
+    node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => {
+      try {
+        const topic = typeof msg.topic === "string" ? msg.topic : "";
+        if (topic === "reset") {
+          endRun("reset", true);
+          buffer = [];
+          sinceTraining = 0;
+          idle();
+          done();
+          return;
+        }
+        if (topic === "stop") {
+          endRun("stopped", true);
+          done();
+          return;
+        }
+        if (topic === "train") {
+          if (run) throw new Error(t("errors.busy"));
+          const series = msg.payload === undefined || msg.payload === null || msg.payload === "" ? buffer : msg.payload;
+          if (!Array.isArray(series)) throw new Error(t("errors.badPayload", { message: "a series must be an array (numbers, arrays, or objects such as CSV rows)" }));
+          startRun(series, msg as unknown as Record<string, unknown>);
+          done();
+          return;
+        }
+        // Any other message is one reading for the rolling buffer.
+        if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
+        const reading = msg.payload;
+        if (!(typeof reading === "number" || Array.isArray(reading) || (typeof reading === "object" && reading !== null))) {
+          throw new Error(t("errors.badPayload", { message: "a reading is a number, an array of numbers or an object of named values" }));
+        }
+        // Checked now, so one bad reading is refused alone instead of spoiling a later training run.
+        let width: number;
+        try {
+          width = toRow(reading, readingFields()).length;
+        } catch (e) {
+          throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
+        }
+        if (buffer.length > 0 && width !== bufferWidth) {
+          throw new Error(t("errors.badPayload", { message: `this reading has ${width} value(s) but the buffered ones have ${bufferWidth}` }));
+        }
+        bufferWidth = width;
+        buffer.push(reading);
+        if (buffer.length > config.bufferSize) buffer.splice(0, buffer.length - config.bufferSize);
+        sinceTraining++;
+        if (!run) status.set({ fill: "grey", shape: "dot", text: t("status.buffered", { count: buffer.length }) });
+        if (config.trainAfter > 0 && !run && sinceTraining >= config.trainAfter && buffer.length >= config.trainAfter) {
+          startRun(buffer.slice(), msg as unknown as Record<string, unknown>);
+        }
+        done();
+      } catch (e) {
+        status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
+        done(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      closed = true;
+      status.cancel();
+      endRun("stopped", true);
+      buffer = [];
+      done();
+    });
+  }
+
+  RED.nodes.registerType("rnn-sequence", RnnSequenceNode);
+};

@@ -1,0 +1,561 @@
+/**
+ * rnn trainer: the end of a training chain. For each batch it runs BPTT back through the layers
+ * the message passed, clips, guards against non-finite steps and applies the optimizer, then
+ * acknowledges the batch to its rnn sequence node. Per epoch it reports progress; it stops early
+ * on a stalled validation loss, keeps the best weights and saves the model file atomically.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
+import {
+  computeMetrics,
+  loadModelFile,
+  Model,
+  ModelJSON,
+  OPTIMIZERS,
+  OptimizerName,
+  ParameterUpdater,
+  resolveModelPath,
+  RnnLayer,
+  saveModelFile,
+  ScalerJSON,
+  WindowJSON,
+} from "../src";
+import { findApi, LayerNodeApi, LossNodeApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
+import {
+  batchToken,
+  boolField,
+  BoundedMap,
+  ConfigError,
+  Done,
+  enumField,
+  errorMessage,
+  fmt,
+  intField,
+  isRunInfo,
+  numField,
+  RunInfo,
+  Send,
+  short,
+  StatusThrottle,
+} from "./shared/runtime";
+
+/** Refused steps in a row after which a run is declared diverged and stopped. */
+const MAX_REFUSED_IN_A_ROW = 20;
+
+interface TrainerConfig {
+  optimizer: OptimizerName;
+  learningRate: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  clipNorm: number;
+  clipValue: number;
+  truncate: number;
+  patience: number;
+  modelPath: string;
+  saveMode: "end" | "best" | "every";
+  saveEvery: number;
+  resume: boolean;
+  gradientReport: boolean;
+}
+
+function readConfig(raw: Record<string, unknown>): TrainerConfig {
+  const modelPath = typeof raw.modelPath === "string" ? raw.modelPath.trim() : "";
+  return {
+    optimizer: enumField(raw, "optimizer", "adam", OPTIMIZERS),
+    learningRate: numField(raw, "learningRate", 0.01, 0, 10, { exclusiveMin: true }),
+    momentum: numField(raw, "momentum", 0.9, 0, 0.999999),
+    nesterov: boolField(raw, "nesterov", false),
+    weightDecay: numField(raw, "weightDecay", 0, 0, 1),
+    clipNorm: numField(raw, "clipNorm", 1, 0, 1e6),
+    clipValue: numField(raw, "clipValue", 0, 0, 1e6),
+    truncate: intField(raw, "truncate", 0, 0, 100000),
+    patience: intField(raw, "patience", 10, 0, 100000),
+    modelPath,
+    saveMode: enumField(raw, "saveMode", "best", ["end", "best", "every"] as const),
+    saveEvery: intField(raw, "saveEvery", 10, 1, 100000),
+    resume: boolField(raw, "resume", true),
+    gradientReport: boolField(raw, "gradientReport", false),
+  };
+}
+
+interface EpochStats {
+  started: number;
+  lossSum: number;
+  count: number;
+  gradNormSum: number;
+  steps: number;
+  skipped: number;
+  valLossSum: number;
+  valCount: number;
+  /** Validation predictions/targets are not kept; metrics are averaged per batch, weighted by count. */
+  metricSums: { mse: number; mae: number; mape: number; mapeCount: number; count: number };
+  dhNormSq: Float64Array[] | null;
+}
+
+interface TrainRun {
+  id: string;
+  source: string;
+  epochs: number;
+  epoch: number;
+  scaler: ScalerJSON;
+  window: WindowJSON;
+  stats: EpochStats;
+  best: { score: number; epoch: number; weights: Float64Array[] } | null;
+  refusedInARow: number;
+  stopRequested: boolean;
+  lastEpochInfo: Record<string, unknown> | null;
+  /** Batches already used: a fanned-out copy arriving twice is ignored. */
+  seen: BoundedMap<string, true>;
+}
+
+function newStats(): EpochStats {
+  return { started: Date.now(), lossSum: 0, count: 0, gradNormSum: 0, steps: 0, skipped: 0, valLossSum: 0, valCount: 0, metricSums: { mse: 0, mae: 0, mape: 0, mapeCount: 0, count: 0 }, dhNormSq: null };
+}
+
+export = function register(RED: NodeAPI): void {
+  function RnnTrainerNode(this: Node, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const t = (key: string, subs?: Record<string, string | number>) => RED._(`rnn-trainer.${key}`, subs);
+    const status = new StatusThrottle(node);
+    let config: TrainerConfig;
+    let filePath: string | null = null;
+    try {
+      config = readConfig(def as unknown as Record<string, unknown>);
+      if (config.modelPath) filePath = resolveModelPath(userDir(), config.modelPath);
+    } catch (e) {
+      const message = errorMessage(e);
+      node.error(t("errors.badConfig", { message }));
+      node.status({ fill: "red", shape: "ring", text: "invalid config" });
+      node.on("input", (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new ConfigError(t("errors.badConfig", { message }))));
+      return;
+    }
+
+    let closed = false;
+    let run: TrainRun | null = null;
+    /** Layer node ids of the chain last trained, in order. */
+    let layerIds: string[] = [];
+    let updater: ParameterUpdater | null = null;
+    /** Model read from the file at start; its weights go into the layers on the first batch. */
+    let fileModel: Model | null = null;
+    let resumePending = false;
+    let version = 0;
+    let cachedModel: { model: Model; version: number } | null = null;
+    let lastScaler: ScalerJSON | null = null;
+    let lastWindow: WindowJSON | null = null;
+    let lastTraining: ModelJSON["training"] = null;
+    let saving: Promise<void> = Promise.resolve();
+    let loading: Promise<void> = Promise.resolve();
+
+    function userDir(): string {
+      const dir = (RED.settings as unknown as { userDir?: string }).userDir;
+      return typeof dir === "string" && dir ? dir : process.cwd();
+    }
+
+    function makeUpdater(): ParameterUpdater {
+      return new ParameterUpdater({
+        optimizer: config.optimizer,
+        learningRate: config.learningRate,
+        momentum: config.momentum,
+        nesterov: config.nesterov,
+        weightDecay: config.weightDecay,
+        clipNorm: config.clipNorm,
+        clipValue: config.clipValue,
+      });
+    }
+
+    function layerApis(ids: string[]): LayerNodeApi[] {
+      return ids.map((id) => {
+        const api = findApi<LayerNodeApi>(RED, id, "rnn-layer");
+        if (!api) throw new Error(`the rnn layer ${id} that this batch passed is no longer deployed`);
+        return api;
+      });
+    }
+
+    function currentLayers(): RnnLayer[] | null {
+      if (layerIds.length === 0) return null;
+      const layers: RnnLayer[] = [];
+      for (const id of layerIds) {
+        const l = findApi<LayerNodeApi>(RED, id, "rnn-layer")?.getLayer();
+        if (!l) return null;
+        layers.push(l);
+      }
+      return layers;
+    }
+
+    /** The model as it stands: the live layers (copied), or what was loaded from the file. */
+    function snapshot(): Model | null {
+      const layers = currentLayers();
+      if (!layers || resumePending) return fileModel;
+      try {
+        return new Model(layers[0].inputSize, layers.map((l) => l.clone()), { scaler: lastScaler, window: lastWindow, training: lastTraining });
+      } catch {
+        return null;
+      }
+    }
+
+    function save(reason: string): Promise<void> {
+      if (!filePath) return Promise.resolve();
+      const model = snapshot();
+      if (!model || !model.scaler) return Promise.resolve();
+      const json = model.toJSON();
+      json.training = { ...(json.training ?? {}), savedAt: new Date().toISOString(), savedBecause: reason };
+      const path = filePath;
+      saving = saving.then(() => saveModelFile(path, json)).then(
+        () => {
+          if (!closed) node.log(`model saved to ${path} (${reason})`);
+        },
+        (e: unknown) => {
+          if (!closed) {
+            node.error(t("errors.saveFailed", { message: errorMessage(e) }));
+            node.status({ fill: "red", shape: "ring", text: "save failed" });
+          }
+        },
+      );
+      return saving;
+    }
+
+    function loadFromFile(): void {
+      if (!filePath || !config.resume) return;
+      const path = filePath;
+      loading = loadModelFile(path).then(
+        (loaded) => {
+          if (closed) return;
+          fileModel = Model.fromJSON(loaded.model);
+          lastScaler = fileModel.scaler;
+          lastWindow = fileModel.window;
+          lastTraining = fileModel.training;
+          resumePending = true;
+          version++;
+          if (loaded.warning) node.warn(loaded.warning);
+          node.status({ fill: "green", shape: "ring", text: t("status.loaded") });
+        },
+        (e: NodeJS.ErrnoException) => {
+          if (closed) return;
+          if (e && e.code === "ENOENT") return; // nothing saved yet: a fresh start
+          node.error(t("errors.loadFailed", { message: errorMessage(e) }));
+          node.status({ fill: "red", shape: "ring", text: "model file unreadable" });
+        },
+      );
+    }
+
+    const api: TrainerNodeApi = {
+      kind: "rnn-trainer",
+      getModel() {
+        if (cachedModel && cachedModel.version === version) return cachedModel;
+        const model = snapshot();
+        if (!model) return null;
+        cachedModel = { model, version };
+        return cachedModel;
+      },
+      runEnded(runId, reason) {
+        if (run && run.id === runId) finishRun(reason === "completed" ? "completed" : "stopped", null);
+      },
+    };
+    (node as unknown as { rnnApi: TrainerNodeApi }).rnnApi = api;
+    node.status({ fill: "grey", shape: "ring", text: t("status.idle") });
+    loadFromFile();
+
+    function release(r: TrainRun, ids: string[]): void {
+      for (const id of ids) findApi<LayerNodeApi>(RED, id, "rnn-layer")?.releaseRun(r.id);
+    }
+
+    function finishRun(reason: "completed" | "early-stopped" | "stopped" | "diverged", send: Send | null): void {
+      if (!run) return;
+      const r = run;
+      run = null;
+      const layers = currentLayers();
+      // Put back the weights of the best epoch (the run may have wandered off after it).
+      if (r.best && layers) {
+        const params = layers.flatMap((l) => l.list());
+        if (params.length === r.best.weights.length) params.forEach((p, i) => p.set(r.best!.weights[i]));
+        version++;
+      }
+      release(r, layerIds);
+      const info = r.lastEpochInfo ?? {};
+      lastTraining = {
+        epochs: r.epoch,
+        loss: finiteOrNull(info.loss),
+        valLoss: finiteOrNull(info.valLoss),
+        bestEpoch: r.best ? r.best.epoch : null,
+        stoppedBecause: reason,
+      };
+      // After a divergence the saved weights are the best epoch's (restored above) or none at all.
+      const shouldSave = filePath !== null && (reason !== "diverged" || r.best !== null);
+      const finalize = () => {
+        if (closed) return;
+        const doneMsg = {
+          topic: "done",
+          payload: {
+            reason,
+            epochs: r.epoch,
+            bestEpoch: r.best ? r.best.epoch : null,
+            bestValLoss: r.best ? r.best.score : null,
+            loss: finiteOrNull(info.loss),
+            valLoss: finiteOrNull(info.valLoss),
+            path: filePath && shouldSave ? filePath : null,
+          },
+        };
+        (send ?? node.send.bind(node))([null, doneMsg, null]);
+        node.status({ fill: reason === "diverged" ? "red" : "green", shape: "dot", text: reason === "diverged" ? t("status.diverged") : t("status.best", { loss: fmt(r.best ? r.best.score : (info.loss as number)) }) });
+      };
+      if (shouldSave) save(`training ${reason}`).then(finalize, finalize);
+      else finalize();
+    }
+
+    function finiteOrNull(v: unknown): number | null {
+      return typeof v === "number" && Number.isFinite(v) ? v : null;
+    }
+
+    function startRun(info: RunInfo): TrainRun {
+      const r: TrainRun = {
+        id: info.id,
+        source: info.source,
+        epochs: info.epochs,
+        epoch: info.epoch,
+        scaler: info.scaler,
+        window: info.window,
+        stats: newStats(),
+        best: null,
+        refusedInARow: 0,
+        stopRequested: false,
+        lastEpochInfo: null,
+        seen: new BoundedMap(64),
+      };
+      lastScaler = info.scaler;
+      lastWindow = info.window;
+      return r;
+    }
+
+    /** Finishes an epoch: reports, early stopping, saving. Returns whether the run must stop, and why. */
+    function endEpoch(r: TrainRun, send: Send, lr: number): "early-stopped" | "stopped" | "diverged" | "completed" | null {
+      const s = r.stats;
+      const loss = s.count ? s.lossSum / s.count : NaN;
+      const valLoss = s.valCount ? s.valLossSum / s.valCount : null;
+      const m = s.metricSums;
+      const payload: Record<string, unknown> = {
+        epoch: r.epoch,
+        epochs: r.epochs,
+        loss: finiteOrNull(loss),
+        valLoss: finiteOrNull(valLoss),
+        lr,
+        gradNorm: s.steps ? s.gradNormSum / s.steps : null,
+        ms: Date.now() - s.started,
+        skipped: s.skipped,
+      };
+      if (m.count) payload.metrics = { mse: m.mse / m.count, rmse: Math.sqrt(m.mse / m.count), mae: m.mae / m.count, mape: m.mapeCount ? m.mape / m.mapeCount : null };
+      if (s.dhNormSq) {
+        const batches = Math.max(1, s.steps + s.skipped);
+        const perLayer = s.dhNormSq.map((a) => Array.from(a, (v) => Math.sqrt(v / batches)));
+        payload.dhNorm = perLayer[0];
+        payload.dhNormLayers = perLayer;
+      }
+      r.lastEpochInfo = payload;
+      lastTraining = { epochs: r.epoch, loss: finiteOrNull(loss), valLoss: finiteOrNull(valLoss) };
+      const chart = [{ topic: "loss", payload: finiteOrNull(loss), epoch: r.epoch }];
+      if (valLoss !== null) chart.push({ topic: "valLoss", payload: finiteOrNull(valLoss), epoch: r.epoch });
+      send([{ topic: "epoch", payload }, null, chart]);
+      status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: r.epoch, epochs: r.epochs, loss: fmt(valLoss ?? loss, 3) }) });
+
+      const score = valLoss ?? loss;
+      let improved = false;
+      if (Number.isFinite(score) && (!r.best || score < r.best.score)) {
+        const layers = currentLayers();
+        if (layers) {
+          r.best = { score, epoch: r.epoch, weights: layers.flatMap((l) => l.list()).map((p) => p.slice()) };
+          improved = true;
+        }
+      }
+      if (filePath) {
+        if (config.saveMode === "best" && improved) save(`best validation loss at epoch ${r.epoch}`);
+        else if (config.saveMode === "every" && r.epoch % config.saveEvery === 0) save(`epoch ${r.epoch}`);
+      }
+      r.stats = newStats();
+      if (r.refusedInARow >= MAX_REFUSED_IN_A_ROW) return "diverged";
+      if (r.stopRequested) return "stopped";
+      if (config.patience > 0 && r.best && r.epoch - r.best.epoch >= config.patience) return "early-stopped";
+      if (r.epoch >= r.epochs) return "completed";
+      return null;
+    }
+
+    function trainBatch(r: TrainRun, info: RunInfo, layers: LayerNodeApi[]): void {
+      const lossApi = info.loss ? findApi<LossNodeApi>(RED, info.loss.id, "rnn-loss") : null;
+      const record = lossApi && info.loss?.key ? lossApi.take(info.loss.key) : undefined;
+      if (!record || !record.dY) throw new Error("this batch has no gradient from an rnn loss node: wire rnn layer(s) → rnn loss → rnn trainer");
+      if (record.count === 0) return;
+      if (!updater) updater = makeUpdater();
+      const T = info.window.length;
+      if (config.gradientReport && !r.stats.dhNormSq) r.stats.dhNormSq = layers.map(() => new Float64Array(T));
+      let d: Float64Array | null = record.dY;
+      const grads: Float64Array[][] = new Array(layers.length);
+      for (let k = layers.length - 1; k >= 0; k--) {
+        const ref = info.layers[k];
+        if (!ref.key) throw new Error("a layer of this batch kept no activations (was it a validation batch?)");
+        const dhNormSq = r.stats.dhNormSq && r.stats.dhNormSq[k].length === T ? r.stats.dhNormSq[k] : undefined;
+        const res = layers[k].backward(ref.key, d as Float64Array, { truncate: config.truncate, dYIsLogit: k === layers.length - 1 && record.dYIsLogit, needInputGrad: k > 0, dhNormSq });
+        const layer = layers[k].getLayer() as RnnLayer;
+        grads[k] = layer.names().map((n) => res.grads[n] as Float64Array);
+        d = res.dX;
+      }
+      const params = layers.flatMap((l) => (l.getLayer() as RnnLayer).list());
+      const report = updater.step(params, grads.flat(), record.loss);
+      version++;
+      if (report.accepted) {
+        r.refusedInARow = 0;
+        r.stats.lossSum += record.loss * record.count;
+        r.stats.count += record.count;
+        r.stats.gradNormSum += report.gradNorm;
+        r.stats.steps++;
+      } else {
+        r.refusedInARow++;
+        r.stats.skipped++;
+        node.warn(`step refused (${report.reason}): last good weights restored, learning rate lowered to ${fmt(report.learningRate)}`);
+      }
+    }
+
+    function validateBatch(r: TrainRun, info: RunInfo, msg: { metrics?: unknown }): void {
+      const lossApi = info.loss ? findApi<LossNodeApi>(RED, info.loss.id, "rnn-loss") : null;
+      const record = lossApi && info.loss?.key ? lossApi.take(info.loss.key) : undefined;
+      if (!record) throw new Error("this validation batch has no loss from an rnn loss node: wire rnn layer(s) → rnn loss → rnn trainer");
+      if (record.count === 0) return;
+      r.stats.valLossSum += record.loss * record.count;
+      r.stats.valCount += record.count;
+      const m = msg.metrics as ReturnType<typeof computeMetrics> | undefined;
+      if (m && Number.isFinite(m.mse) && m.count > 0) {
+        const s = r.stats.metricSums;
+        s.mse += m.mse * m.count;
+        s.mae += m.mae * m.count;
+        if (m.mape !== null) {
+          s.mape += m.mape * m.count;
+          s.mapeCount += m.count;
+        }
+        s.count += m.count;
+      }
+    }
+
+    /** Puts the weights read from the file into the layers; false when they do not fit the chain. */
+    function applyResume(layers: LayerNodeApi[], info: RunInfo): boolean {
+      resumePending = false;
+      const model = fileModel;
+      if (!model) return false;
+      const inputSize = info.window.features.length;
+      const fits = model.layers.length === layers.length && model.inputSize === inputSize;
+      if (fits) {
+        let width = inputSize;
+        const ok = layers.every((api, k) => {
+          const okk = api.loadWeights(model.layers[k].toJSON(), width);
+          width = model.layers[k].outputSize;
+          return okk;
+        });
+        if (ok) {
+          updater = makeUpdater();
+          node.log("training continues from the weights in the model file");
+          return true;
+        }
+      }
+      node.warn("the model file does not match the layers of this chain (sizes or activations differ): training starts from a fresh initialisation");
+      return false;
+    }
+
+    node.on("input", (msg: NodeMessageInFlow & { rnn?: unknown; metrics?: unknown }, send: Send, done: Done) => {
+      try {
+        const topic = typeof msg.topic === "string" ? msg.topic : "";
+        if (!isRunInfo(msg.rnn)) {
+          if (topic === "stop") {
+            if (run) {
+              run.stopRequested = true;
+              findApi<SequenceNodeApi>(RED, run.source, "rnn-sequence")?.stopRun(run.id);
+              finishRun("stopped", send);
+            }
+            done();
+            return;
+          }
+          if (topic === "save") {
+            if (!filePath) throw new Error("no model file is configured: set 'Model file' to save");
+            if (!snapshot()) throw new Error(t("errors.noModel"));
+            save("save command").then(() => done(), (e) => done(e instanceof Error ? e : new Error(String(e))));
+            return;
+          }
+          if (topic === "reset") {
+            if (run) {
+              findApi<SequenceNodeApi>(RED, run.source, "rnn-sequence")?.stopRun(run.id);
+              run = null;
+            }
+            for (const api of layerApis(layerIds.filter((id) => findApi(RED, id, "rnn-layer")))) api.resetWeights();
+            updater = null;
+            fileModel = null;
+            resumePending = false;
+            version++;
+            node.status({ fill: "grey", shape: "ring", text: t("status.idle") });
+            done();
+            return;
+          }
+          throw new Error(t("errors.badPayload", { message: 'expected a training batch from rnn loss (msg.rnn), or msg.topic "stop", "save" or "reset"' }));
+        }
+        const info = msg.rnn;
+        const ids = info.layers.map((l) => l.id);
+        if (ids.length === 0) throw new Error("this batch passed no rnn layer");
+        const layers = layerApis(ids);
+        if (ids.join() !== layerIds.join()) {
+          layerIds = ids;
+          updater = null;
+        }
+        if (!run || run.id !== info.id) {
+          if (run) finishRun("stopped", send);
+          run = startRun(info);
+        }
+        const r = run;
+        const token = batchToken(info);
+        if (r.seen.get(token)) {
+          // A copy of a batch already used (the chain fans out into this node twice): ignore it.
+          done();
+          return;
+        }
+        r.seen.set(token, true);
+        r.epoch = info.epoch;
+        if (resumePending && info.phase === "train" && applyResume(layers, info)) {
+          // This batch ran through the old weights; it only served to find the layers. Skip it.
+          const lossApi = info.loss ? findApi<LossNodeApi>(RED, info.loss.id, "rnn-loss") : null;
+          if (info.loss?.key) lossApi?.take(info.loss.key);
+          release(r, ids);
+          version++;
+        } else if (info.phase === "train") {
+          trainBatch(r, info, layers);
+        } else {
+          validateBatch(r, info, msg);
+        }
+        const lastOfEpoch = (info.phase === "validate" && info.batch === info.valBatches) || (info.phase === "train" && info.batch === info.batches && info.valBatches === 0);
+        let ending: ReturnType<typeof endEpoch> = null;
+        if (lastOfEpoch) ending = endEpoch(r, send, updater ? updater.learningRate : config.learningRate);
+        else if (r.refusedInARow >= MAX_REFUSED_IN_A_ROW) ending = "diverged";
+        else if (info.phase === "train" && info.batch === 1) status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: info.epoch, epochs: info.epochs, loss: fmt(r.lastEpochInfo ? (r.lastEpochInfo.valLoss as number) ?? (r.lastEpochInfo.loss as number) : NaN, 3) }) });
+        const seq = findApi<SequenceNodeApi>(RED, info.source, "rnn-sequence");
+        seq?.ack(info.id, token, { stop: ending !== null, trainer: node.id });
+        if (ending) finishRun(ending, send);
+        done();
+      } catch (e) {
+        status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
+        // The batch failed here: end the run cleanly rather than leave the sequence waiting for an ack.
+        if (isRunInfo(msg.rnn) && run && run.id === msg.rnn.id) {
+          findApi<SequenceNodeApi>(RED, msg.rnn.source, "rnn-sequence")?.ack(msg.rnn.id, batchToken(msg.rnn), { stop: true, trainer: node.id });
+          finishRun("stopped", send);
+        }
+        done(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      closed = true;
+      status.cancel();
+      if (run) {
+        release(run, layerIds);
+        run = null;
+      }
+      // Let a save in progress finish (it is atomic either way), but never hang the redeploy.
+      const guard = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref());
+      Promise.race([Promise.all([saving, loading]).then(() => undefined), guard]).then(() => done(), () => done());
+    });
+  }
+
+  RED.nodes.registerType("rnn-trainer", RnnTrainerNode);
+};
