@@ -216,9 +216,9 @@ async function main() {
   console.log('brain.js, from its source (dist/recurrent/rnn.js, rnn-time-step.js, matrix/*):');
   console.log('  · the hidden activation is relu, hard-coded in RNN.getEquation; there is no tanh option for RNNTimeStep;');
   console.log('  · train() on {input, output} windows predicts every next value: an output, a loss and a gradient at all 24 steps;');
-  console.log('  · it updates after every window (batch size 1) with w ← w − lr·g/√(cache + 1e-8) − 1e-6·w, where');
-  console.log('    cache ← 0.999·cache + 0.001·g² (no bias correction) and g, in the step only, is clipped to ±5: the first steps move each');
-  console.log('    weight by about 31.6 × lr; `learningRate` is that lr.');
+  console.log('  · it updates after every window (batch size 1): w ← w − lr·g/√(cache + 1e-8) − 1e-6·w, with');
+  console.log('    cache ← 0.999·cache + 0.001·g² (no bias correction) and g clipped to ±5 in the step (not in the');
+  console.log('    cache), so its first steps move every weight by about 31.6 × lr; `learningRate` is that lr.');
   console.log('So a brain.js epoch is the same pass over the same windows, but not the same arithmetic: it is the');
   console.log('cost of an epoch as brain.js does it. relu is cheaper than tanh, which favours brain.js.');
   console.log('');
@@ -297,12 +297,10 @@ async function main() {
       return [c.name, `${s.runs} (+${RUNS.warmup} warm-up)`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), `${(s.median / oursMs).toFixed(2)}×`];
     }),
   );
-  const fmtStart = process.hrtime.bigint();
-  probe.net.formatData(probe.trainingSet);
-  const fmtMs = Number(process.hrtime.bigint() - fmtStart) / 1e6;
+  const fmtMs = (await bench.timeRuns(() => probe.net.formatData(probe.trainingSet), { warmup: 1, runs: 5 })).median;
   console.log(`time ÷ ours: above 1 means slower than our fast backend. Each figure includes the library's own data`);
   console.log(`handling inside the call (ours packs the nested arrays; brain.js converts the windows to Float32Arrays,`);
-  console.log(`${fmtMs.toFixed(1)} ms of its epoch; tfjs gets tensors built once, outside the timing).`);
+  console.log(`about ${fmtMs.toFixed(0)} ms of its epoch; tfjs gets tensors built once, outside the timing).`);
   console.log('');
 
   // --- Inference ---------------------------------------------------------------------------
