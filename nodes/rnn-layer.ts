@@ -53,8 +53,9 @@ function readLayerConfig(raw: Record<string, unknown>): LayerConfig {
     hiddenSize: intField(raw, "hiddenSize", 32, 1, 1024),
     activation: enumField(raw, "activation", "tanh", HIDDEN_ACTIVATIONS),
     projection: boolField(raw, "projection", false),
-    outputSize: intField(raw, "outputSize", 1, 1, 1024),
-    outputActivation: enumField(raw, "outputActivation", "linear", OUTPUT_ACTIVATIONS),
+    // Checked only with a projection: a stale value in a flow that does not use it is harmless.
+    outputSize: boolField(raw, "projection", false) ? intField(raw, "outputSize", 1, 1, 1024) : 1,
+    outputActivation: boolField(raw, "projection", false) ? enumField(raw, "outputActivation", "linear", OUTPUT_ACTIVATIONS) : "linear",
     init: enumField<InitializerName>(raw, "init", "orthogonal", ["orthogonal", "identity", "glorotUniform"]),
     seed: intField(raw, "seed", 1, -2147483648, 2147483647),
     stateful: boolField(raw, "stateful", false),

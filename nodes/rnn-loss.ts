@@ -21,7 +21,7 @@ export = function register(RED: NodeAPI): void {
     try {
       const raw = def as unknown as Record<string, unknown>;
       loss = enumField(raw, "loss", "mse", LOSSES);
-      delta = numField(raw, "delta", 1, 0, 1e6, { exclusiveMin: true });
+      delta = loss === "huber" ? numField(raw, "delta", 1, 0, 1e6, { exclusiveMin: true }) : 1;
     } catch (e) {
       const message = errorMessage(e);
       node.error(t("errors.badConfig", { message }));

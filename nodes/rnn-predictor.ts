@@ -4,7 +4,7 @@
  * arrives it reports the error, and flags it when it is far beyond the recent typical error.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { loadModelFile, Model, resolveModelPath, toRow } from "../src";
+import { Forecaster, loadModelFile, Model, resolveModelPath, toRow } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
 import { ConfigError, Done, enumField, errorMessage, fmt, intField, numField, Send, short, StatusThrottle } from "./shared/runtime";
 
@@ -75,6 +75,7 @@ export = function register(RED: NodeAPI): void {
     let readings = 0;
     let pending: Pending[] = [];
     let errors: number[] = [];
+    let forecaster: Forecaster | null = null;
 
     function usable(model: Model, version: number): Usable {
       if (!model.window || !model.scaler) throw new Error("the model has no window or scaler information, so it cannot forecast from readings");
@@ -137,21 +138,22 @@ export = function register(RED: NodeAPI): void {
       const scaler = u.model.scaler!;
       const fOff = scaler.features.offset, fScale = scaler.features.scale;
       const tOff = scaler.targets.offset, tScale = scaler.targets.scale;
-      const scaled = rows.map((row) => row.map((v, f) => (v - fOff[f]) / fScale[f]));
+      const F = u.features.length;
+      const T = rows.length;
+      if (!forecaster || forecaster.model !== u.model) forecaster = new Forecaster(u.model);
+      const x = new Float64Array(T * F);
+      rows.forEach((row, t) => row.forEach((v, f) => (x[t * F + f] = (v - fOff[f]) / fScale[f])));
       const targetAt = u.targets.map((name) => u.features.indexOf(name));
       const out: number[][] = [];
       for (let s = 0; s < config.steps; s++) {
-        const y = u.model.predict([scaled]) as number[][][];
-        const last = y[0][y[0].length - 1];
-        const real = last.map((v, o) => v * tScale[o] + tOff[o]);
+        const last = forecaster.run(x, T);
+        const real = Array.from(last, (v, o) => v * tScale[o] + tOff[o]);
         out.push(real);
         if (s + 1 < config.steps) {
-          // Recursive forecasting: feed the forecast back in; other features keep their last value.
-          const prev = scaled[scaled.length - 1];
-          const nextRow = prev.slice();
-          targetAt.forEach((f, o) => (nextRow[f] = (real[o] - fOff[f]) / fScale[f]));
-          scaled.shift();
-          scaled.push(nextRow);
+          // Recursive forecasting: shift the window and feed the forecast back in; features that are
+          // not forecast keep their last value.
+          x.copyWithin(0, F);
+          targetAt.forEach((f, o) => (x[(T - 1) * F + f] = (real[o] - fOff[f]) / fScale[f]));
         }
       }
       return out;

@@ -121,6 +121,7 @@ export = function register(RED: NodeAPI): void {
       run = null;
       if (notifyTrainer && ended.trainer) findApi<TrainerNodeApi>(RED, ended.trainer, "rnn-trainer")?.runEnded(ended.id, reason);
       if (closed) return;
+      status.cancel(); // a throttled "epoch n/N" must not land after the final word
       if (reason === "completed") node.status({ fill: "green", shape: "dot", text: t("status.done") });
       else if (reason === "timeout") node.status({ fill: "red", shape: "ring", text: "no trainer ack" });
       else node.status({ fill: "grey", shape: "ring", text: t("status.stopped") });

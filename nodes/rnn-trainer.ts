@@ -63,7 +63,9 @@ function readConfig(raw: Record<string, unknown>): TrainerConfig {
   return {
     optimizer: enumField(raw, "optimizer", "adam", OPTIMIZERS),
     learningRate: numField(raw, "learningRate", 0.01, 0, 10, { exclusiveMin: true }),
-    momentum: numField(raw, "momentum", 0.9, 0, 0.999999),
+    // Fields that only matter for one choice are checked only then, so a stale value in a flow
+    // that does not use it cannot stop a deploy.
+    momentum: raw.optimizer === "momentum" ? numField(raw, "momentum", 0.9, 0, 0.999999) : 0.9,
     nesterov: boolField(raw, "nesterov", false),
     weightDecay: numField(raw, "weightDecay", 0, 0, 1),
     clipNorm: numField(raw, "clipNorm", 1, 0, 1e6),
@@ -72,7 +74,7 @@ function readConfig(raw: Record<string, unknown>): TrainerConfig {
     patience: intField(raw, "patience", 10, 0, 100000),
     modelPath,
     saveMode: enumField(raw, "saveMode", "best", ["end", "best", "every"] as const),
-    saveEvery: intField(raw, "saveEvery", 10, 1, 100000),
+    saveEvery: raw.saveMode === "every" ? intField(raw, "saveEvery", 10, 1, 100000) : 10,
     resume: boolField(raw, "resume", true),
     gradientReport: boolField(raw, "gradientReport", false),
   };
@@ -297,6 +299,7 @@ export = function register(RED: NodeAPI): void {
           },
         };
         (send ?? node.send.bind(node))([null, doneMsg, null]);
+        status.cancel(); // a throttled epoch status must not land after the final word
         node.status({ fill: reason === "diverged" ? "red" : "green", shape: "dot", text: reason === "diverged" ? t("status.diverged") : t("status.best", { loss: fmt(r.best ? r.best.score : (info.loss as number)) }) });
       };
       if (shouldSave) save(`training ${reason}`).then(finalize, finalize);

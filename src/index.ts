@@ -16,6 +16,7 @@ export * from "./clipping";
 export { ParameterUpdater } from "./training";
 export type { UpdateOptions, StepReport } from "./training";
 export { Model, paramsToJSON } from "./model";
+export { Forecaster } from "./inference";
 export type { ModelConfig, ModelLayerConfig, GradientOptions, GradientResult, FitOptions, FitResult, EpochInfo } from "./model";
 export * from "./tensors";
 export * from "./data";

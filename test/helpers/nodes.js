@@ -5,7 +5,8 @@ const os = require("os");
 const path = require("path");
 const helper = require("node-red-node-test-helper");
 
-helper.init(require.resolve("node-red"));
+// NODE_RED_PATH lets CI run the same tests against another Node-RED (e.g. 5 on Node 22).
+helper.init(process.env.NODE_RED_PATH || require.resolve("node-red"));
 
 const dist = path.join(__dirname, "..", "..", "dist", "nodes");
 const NODES = ["rnn-sequence", "rnn-layer", "rnn-loss", "rnn-trainer", "rnn-predictor"].map((t) => require(path.join(dist, `${t}.js`)));
