@@ -9,7 +9,29 @@ const helper = require("node-red-node-test-helper");
 helper.init(process.env.NODE_RED_PATH || require.resolve("node-red"));
 
 const dist = path.join(__dirname, "..", "..", "dist", "nodes");
-const NODES = ["rnn-sequence", "rnn-layer", "rnn-loss", "rnn-trainer", "rnn-predictor"].map((t) => require(path.join(dist, `${t}.js`)));
+const TYPES = ["rnn-sequence", "rnn-layer", "rnn-loss", "rnn-trainer", "rnn-predictor"];
+
+// The test helper hands nodes a RED._ that returns the key itself, so a user-facing message would
+// read "rnn-sequence.errors.busy". Each module is loaded with RED._ resolved from the package's own
+// catalogues instead (as the real runtime does), so tests see the text a user reads, and a key
+// missing from a catalogue shows up as the bare key.
+const CATALOGUE = {};
+for (const t of TYPES) Object.assign(CATALOGUE, JSON.parse(fs.readFileSync(path.join(dist, "locales", "en-US", `${t}.json`), "utf8")));
+
+function translate(key, subs) {
+  let v = CATALOGUE;
+  for (const part of String(key).split(".")) v = v && typeof v === "object" ? v[part] : undefined;
+  if (typeof v !== "string") return key;
+  return v.replace(/__([A-Za-z0-9_]+)__/g, (m, name) => (subs && name in subs ? String(subs[name]) : m));
+}
+
+const NODES = TYPES.map((t) => {
+  const register = require(path.join(dist, `${t}.js`));
+  return function load(RED) {
+    RED._ = translate;
+    return register(RED);
+  };
+});
 
 function tmpUserDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), "rnn-test-"));
@@ -59,4 +81,48 @@ function noisySineSeries(n, seed = 1) {
   return require("./series").noisySine(n, { seed });
 }
 
-module.exports = { helper, NODES, chain, nextMessage, collect, tmpUserDir, noisySineSeries };
+/** Adds a Catch node (scope: the whole tab) wired to a helper node "errors". */
+function withCatch(flow, z = "f1") {
+  flow.push({ id: "catch", z, type: "catch", scope: null, uncaught: false, wires: [["errors"]] }, { id: "errors", z, type: "helper", wires: [] });
+  return flow;
+}
+
+/** Every status object the node has set since the flow was loaded (oldest first). */
+function statuses(node) {
+  return node.status.getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]);
+}
+
+function lastStatus(node) {
+  const all = statuses(node);
+  return all[all.length - 1];
+}
+
+/** Messages logged at error level by the node with this id (node.error and done(err) both log). */
+function loggedErrors(id) {
+  const log = helper.log();
+  return log.args.map((a) => a[0]).filter((e) => e && e.level === log.ERROR && (id === undefined || e.id === id)).map((e) => String(e.msg));
+}
+
+/** Resolves once `check()` returns a truthy value (polled every 5 ms); rejects after `ms`. */
+function waitFor(check, ms = 10000, what = "condition") {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      let v;
+      try {
+        v = check();
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      if (v) resolve(v);
+      else if (Date.now() - started > ms) reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+module.exports = { helper, NODES, TYPES, chain, nextMessage, collect, tmpUserDir, noisySineSeries, withCatch, statuses, lastStatus, loggedErrors, waitFor, sleep, translate };
