@@ -56,6 +56,17 @@ function chain({ sequence = {}, layers = [{}], loss = {}, trainer = {}, predicto
     flow.push({ id: "pred", z, type: "rnn-predictor", source: "trainer", trainer: "trainer", modelPath: "", steps: 1, anomalyFactor: 3, ...predictor, wires: [["forecasts"]] });
     flow.push({ id: "forecasts", z, type: "helper", wires: [] });
   }
+  return placed(flow);
+}
+
+/**
+ * Gives every node of a flow a position. Node-RED treats a node without x and y as a config node:
+ * it still runs, but Catch and Status nodes do not see it, unlike in a flow made in the editor.
+ */
+function placed(flow) {
+  flow.forEach((n, i) => {
+    if (n.type !== "tab" && n.x === undefined) Object.assign(n, { x: 100 + 10 * i, y: 100 });
+  });
   return flow;
 }
 
@@ -83,8 +94,8 @@ function noisySineSeries(n, seed = 1) {
 
 /** Adds a Catch node (scope: the whole tab) wired to a helper node "errors". */
 function withCatch(flow, z = "f1") {
-  flow.push({ id: "catch", z, type: "catch", scope: null, uncaught: false, wires: [["errors"]] }, { id: "errors", z, type: "helper", wires: [] });
-  return flow;
+  flow.push({ id: "catcher", z, type: "catch", scope: null, uncaught: false, wires: [["errors"]] }, { id: "errors", z, type: "helper", wires: [] });
+  return placed(flow);
 }
 
 /** Every status object the node has set since the flow was loaded (oldest first). */
@@ -125,4 +136,4 @@ function waitFor(check, ms = 10000, what = "condition") {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { helper, NODES, TYPES, chain, nextMessage, collect, tmpUserDir, noisySineSeries, withCatch, statuses, lastStatus, loggedErrors, waitFor, sleep, translate };
+module.exports = { helper, NODES, TYPES, chain, placed, nextMessage, collect, tmpUserDir, noisySineSeries, withCatch, statuses, lastStatus, loggedErrors, waitFor, sleep, translate };
