@@ -1,0 +1,178 @@
+import { EpochInfo, FitResult, Model } from "../model";
+import { Random } from "../random";
+import { ParameterUpdater, StepReport } from "../training";
+import { PartWork } from "./part";
+import { CTRL, FitCommand, slotLength, TASK } from "./protocol";
+import { waitForValue } from "./sync";
+
+/** Consecutive refused steps after which training gives up, as `Model.fit` does. */
+const MAX_REFUSED_IN_A_ROW = 20;
+
+/**
+ * The training loop of `Model.fit`, run by the leader worker with every minibatch split over the
+ * parts. The same epochs, row order (same seeded shuffle), optimizer, clipping, non-finite guard,
+ * validation, early stopping and best-weights restore, so a parallel fit ends on the weights a
+ * single-threaded fit reaches, up to float rounding.
+ *
+ * `model` has its parameters in shared memory: the updates made here are what helpers read.
+ * `onEpoch` posts an epoch report; it returns after the main thread has handled it when the
+ * command asks the leader to wait.
+ */
+export function runLeader(model: Model, command: FitCommand, parts: number, ctrl: Int32Array, onEpoch: (info: EpochInfo) => void): FitResult {
+  const { options } = command;
+  const epochs = options.epochs ?? 10;
+  const batchSize = options.batchSize ?? 32;
+  const N = command.train.B;
+  const T = command.train.T;
+  const own = new PartWork(model, 0, parts, command);
+  const params = model.parameters();
+  const combined = params.map((p) => new Float64Array(p.length));
+  const paramCount = combined.reduce((n, g) => n + g.length, 0);
+  const L = model.layers.length;
+  const slotLen = slotLength(paramCount, L, T);
+  const slots = new Float64Array(command.slots);
+  const updater = new ParameterUpdater(options);
+  const rng = new Random(options.seed ?? 1);
+  const order = Array.from({ length: N }, (_, i) => i);
+  const sharedOrder = new Int32Array(command.order);
+  const dhEpoch = options.gradientReport ? new Float64Array(L * T) : null;
+  const patience = options.patience ?? 0;
+  const history: EpochInfo[] = [];
+  let seq = command.seqBase;
+  let best = Infinity;
+  let bestEpoch = 0;
+  let bestWeights: Float64Array[] | null = null;
+  let reason: FitResult["reason"] = "completed";
+  let refusedInARow = 0;
+
+  /** Publishes a task to the helpers, computes part 0 here, and waits for every other part. */
+  const runTask = (task: number, start: number, count: number): void => {
+    Atomics.store(ctrl, CTRL.START, start);
+    Atomics.store(ctrl, CTRL.COUNT, count);
+    Atomics.store(ctrl, CTRL.TASK, task);
+    seq++;
+    Atomics.store(ctrl, CTRL.SEQ, seq);
+    Atomics.notify(ctrl, CTRL.SEQ);
+    if (task === TASK.TRAIN) own.train(start, count);
+    else own.evaluate(start, count);
+    for (let k = 1; k < parts; k++) waitForValue(ctrl, CTRL.DONE + k, seq);
+  };
+
+  /** Loss of the whole validation set: the mean over every target, as `Model.evaluate` gives. */
+  const validationLoss = (): number => {
+    const v = command.validation as NonNullable<FitCommand["validation"]>;
+    runTask(TASK.EVALUATE, 0, v.B);
+    let sum = 0;
+    let count = 0;
+    for (let k = 0; k < parts; k++) {
+      sum += slots[k * slotLen + paramCount];
+      count += slots[k * slotLen + paramCount + 1];
+    }
+    return count === 0 ? 0 : sum / count;
+  };
+
+  if (options.shuffle === false) sharedOrder.set(order);
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const started = Date.now();
+    if (options.shuffle !== false) {
+      rng.shuffle(order);
+      sharedOrder.set(order);
+    }
+    let lossSum = 0, countSum = 0, normSum = 0, steps = 0, skipped = 0;
+    if (dhEpoch) dhEpoch.fill(0);
+    let stopped = false;
+    for (let start = 0; start < N; start += batchSize) {
+      const B = Math.min(batchSize, N - start);
+      runTask(TASK.TRAIN, start, B);
+      let c = 0;
+      let lossTotal = 0;
+      for (let k = 0; k < parts; k++) {
+        lossTotal += slots[k * slotLen + paramCount];
+        c += slots[k * slotLen + paramCount + 1];
+      }
+      if (c > 0) {
+        // Mean gradient of the whole minibatch: the parts' sums added, divided once by the count.
+        let offset = 0;
+        for (const g of combined) {
+          const n = g.length;
+          for (let i = 0; i < n; i++) {
+            let s = slots[offset + i];
+            for (let k = 1; k < parts; k++) s += slots[k * slotLen + offset + i];
+            g[i] = s / c;
+          }
+          offset += n;
+        }
+        if (dhEpoch) {
+          const c2 = c * c;
+          for (let i = 0; i < L * T; i++) {
+            let s = 0;
+            for (let k = 0; k < parts; k++) s += slots[k * slotLen + paramCount + 2 + i];
+            dhEpoch[i] += s / c2;
+          }
+        }
+        const loss = lossTotal / c;
+        const report: StepReport = updater.step(params, combined, loss);
+        if (report.accepted) {
+          refusedInARow = 0;
+          lossSum += loss * c;
+          countSum += c;
+          normSum += report.gradNorm;
+          steps++;
+        } else {
+          skipped++;
+          if (++refusedInARow >= MAX_REFUSED_IN_A_ROW) break;
+        }
+      }
+      if (Atomics.load(ctrl, CTRL.STOP) !== 0) {
+        stopped = true;
+        break;
+      }
+    }
+    if (stopped) {
+      // A stop in the middle of an epoch: that epoch is not reported, the completed ones stand.
+      reason = "stopped";
+      break;
+    }
+    const valLoss = command.validation ? validationLoss() : null;
+    const info: EpochInfo = {
+      epoch,
+      loss: countSum ? lossSum / countSum : NaN,
+      valLoss,
+      learningRate: updater.learningRate,
+      gradNorm: steps ? normSum / steps : NaN,
+      skipped,
+      ms: Date.now() - started,
+    };
+    if (dhEpoch) info.dhNorm = Array.from(dhEpoch.subarray(0, T), (s) => Math.sqrt(s / Math.max(1, steps + skipped)));
+    history.push(info);
+    if (refusedInARow >= MAX_REFUSED_IN_A_ROW) {
+      reason = "diverged";
+      break;
+    }
+    const score = valLoss ?? info.loss;
+    if (score < best) {
+      best = score;
+      bestEpoch = epoch;
+      bestWeights = params.map((p) => p.slice());
+    }
+    onEpoch(info);
+    if (Atomics.load(ctrl, CTRL.STOP) !== 0) {
+      reason = "stopped";
+      break;
+    }
+    if (patience > 0 && epoch - bestEpoch >= patience) {
+      reason = "early-stopped";
+      break;
+    }
+  }
+  if (bestWeights && options.restoreBest !== false) params.forEach((p, i) => p.set(bestWeights![i]));
+  return { history, bestEpoch, bestValLoss: command.validation && Number.isFinite(best) ? best : null, reason };
+}
+
+/** Tells the helpers that the fit is over, whatever way it ended, so they return to their event loop. */
+export function endFit(ctrl: Int32Array): void {
+  Atomics.store(ctrl, CTRL.TASK, TASK.END);
+  // Only the leader writes SEQ, so reading it back here is safe.
+  Atomics.store(ctrl, CTRL.SEQ, Atomics.load(ctrl, CTRL.SEQ) + 1);
+  Atomics.notify(ctrl, CTRL.SEQ);
+}

@@ -1,0 +1,341 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Worker } from "worker_threads";
+import { EpochInfo, FitOptions, FitResult, Model } from "../model";
+import { packInputs, packTargets } from "../tensors";
+import { ParameterUpdater } from "../training";
+import { Target3, Tensor3 } from "../types";
+import { controlLength, CTRL, FitCommand, SharedDataset, slotLength, WorkerInit, WorkerToMain } from "./protocol";
+import { copyParameters, parameterCount } from "./shared";
+import { raiseError } from "./sync";
+
+/**
+ * Training in worker threads, data-parallel over the minibatch.
+ *
+ * The main thread only packs the data, starts the fit and hears back at the end (or after each
+ * epoch when there is an `onEpoch`), so its event loop stays free however long training takes.
+ * With one worker, that worker runs the whole loop. With more, the first worker (the leader)
+ * runs the loop and owns the optimizer, and every worker, the leader included, computes the
+ * gradients of its share of each minibatch's rows; the shares are combined weighted by their
+ * target counts, so the step is the one a single thread takes, up to float rounding. Weights,
+ * the dataset and the per-part gradients live in SharedArrayBuffers: nothing is copied per step.
+ */
+
+export interface ParallelTrainerOptions {
+  /**
+   * Worker threads (default 2, or 1 on a single-core machine). 1 moves training off the main
+   * thread; 2 or more also split every minibatch between them.
+   */
+  workers?: number;
+}
+
+export interface ParallelFitOptions extends FitOptions, ParallelTrainerOptions {}
+
+export type ParallelFitData = { inputs: Tensor3; targets: Target3 };
+
+const MAX_WORKERS = 64;
+/**
+ * When a thread reports that it only failed because another one did, the cause is expected from
+ * that other thread shortly after; how long to wait for it before rejecting with what we have.
+ */
+const CAUSE_GRACE_MS = 200;
+
+const WORKER_FILE = path.join(__dirname, "worker.js");
+
+function availableCores(): number {
+  const fn = (os as { availableParallelism?: () => number }).availableParallelism;
+  return typeof fn === "function" ? fn() : Math.max(1, os.cpus().length);
+}
+
+function toShared(a: Float64Array): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(a.byteLength);
+  new Float64Array(buffer).set(a);
+  return buffer;
+}
+
+function packShared(model: Model, data: ParallelFitData, name: string): SharedDataset {
+  const inputs = packInputs(data.inputs, model.inputSize, `${name}.inputs`);
+  const target = packTargets(data.targets, inputs, model.outputSize, `${name}.targets`);
+  return { x: toShared(inputs.data), target: toShared(target), B: inputs.B, T: inputs.T };
+}
+
+/** The fit in progress, as the main thread follows it. */
+interface RunningFit {
+  resolve(result: FitResult): void;
+  reject(err: Error): void;
+  onEpoch: FitOptions["onEpoch"];
+  epochsHandled: number;
+  callbackError: unknown;
+  settled: boolean;
+  causeTimer: NodeJS.Timeout | null;
+  /** Resolves `idle`: the leader has finished with this fit, whatever the user has been told. */
+  leaderFinished(): void;
+}
+
+export class ParallelTrainer {
+  readonly workers: number;
+  private readonly model: Model;
+  private readonly weights: SharedArrayBuffer;
+  private readonly ctrl: Int32Array;
+  private readonly threads: Worker[] = [];
+  private readonly ready: Promise<void>;
+  /** Settles when the leader has finished the previous fit; the next one must not start before. */
+  private idle: Promise<void> = Promise.resolve();
+  private current: RunningFit | null = null;
+  private claimed = false;
+  private failure: Error | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(model: Model, options: ParallelTrainerOptions = {}) {
+    const workers = options.workers ?? Math.min(2, availableCores());
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+      throw new Error(`workers must be an integer from 1 to ${MAX_WORKERS}, got ${workers}`);
+    }
+    if (!fs.existsSync(WORKER_FILE)) {
+      throw new Error(`the training worker ${path.basename(WORKER_FILE)} is missing next to ${path.basename(__filename)}: run the compiled package (npm run build)`);
+    }
+    this.workers = workers;
+    this.model = model;
+    const specs = model.layers.map((l) => ({ ...l.spec }));
+    this.weights = new SharedArrayBuffer(parameterCount(specs) * Float64Array.BYTES_PER_ELEMENT);
+    const control = new SharedArrayBuffer(controlLength(workers) * Int32Array.BYTES_PER_ELEMENT);
+    this.ctrl = new Int32Array(control);
+
+    let readyCount = 0;
+    let markReady!: () => void;
+    let failReady!: (err: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    // A trainer that is closed without ever fitting must not leave an unhandled rejection behind.
+    this.ready.catch(() => undefined);
+
+    for (let k = 0; k < workers; k++) {
+      const init: WorkerInit = { role: k === 0 ? "leader" : "helper", part: k, parts: workers, inputSize: model.inputSize, specs, weights: this.weights, control };
+      const worker = new Worker(WORKER_FILE, { workerData: init });
+      // Idle workers must not keep the process alive; a fit holds them (see `hold`).
+      worker.unref();
+      worker.on("message", (message: WorkerToMain) => {
+        if (message.type === "ready") {
+          if (++readyCount === workers) markReady();
+          return;
+        }
+        this.onMessage(k, message);
+      });
+      worker.on("error", (err) => {
+        failReady(err);
+        this.fail(err);
+      });
+      worker.on("messageerror", (err) => this.fail(err));
+      worker.on("exit", (code) => {
+        if (this.closing) return;
+        const err = new Error(`training worker ${k} stopped unexpectedly (exit code ${code})`);
+        failReady(err);
+        this.fail(err);
+      });
+      this.threads.push(worker);
+    }
+  }
+
+  /** True while a fit is running. */
+  get busy(): boolean {
+    return this.claimed;
+  }
+
+  /**
+   * Trains the model in the workers, with the options and semantics of `Model.fit`; resolves
+   * with the same FitResult once the model holds the trained weights. `onEpoch` runs on the
+   * calling thread after each epoch, with the model already holding that epoch's weights, while
+   * the workers wait for it. If the fit fails, the promise rejects with the worker's error, and
+   * the model keeps the weights it last received (those from before the fit, or of the last
+   * epoch reported to `onEpoch`).
+   */
+  async fit(data: ParallelFitData, options: FitOptions = {}): Promise<FitResult> {
+    this.checkUsable();
+    if (this.claimed) throw new Error("this trainer is already running a fit; wait for it to finish");
+    const epochs = options.epochs ?? 10;
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer, got ${epochs}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+    const specs = this.model.layers.map((l) => l.spec);
+    if (parameterCount(specs) * Float64Array.BYTES_PER_ELEMENT !== this.weights.byteLength) throw new Error("the model's layers changed since this trainer was created");
+    // Bad optimizer settings are reported here, with a stack that points at the caller.
+    new ParameterUpdater(options);
+    const train = packShared(this.model, data, "data");
+    const validation = options.validation ? packShared(this.model, options.validation, "validation") : null;
+    const { onEpoch, validation: _validation, ...rest } = options;
+    const workerOptions = { ...rest };
+    delete (workerOptions as ParallelFitOptions).workers;
+
+    this.claimed = true;
+    try {
+      await this.ready;
+      await this.idle;
+      this.checkUsable();
+    } catch (err) {
+      this.claimed = false;
+      throw err;
+    }
+    const paramCount = parameterCount(specs);
+    const command: FitCommand = {
+      type: "fit",
+      seqBase: Atomics.load(this.ctrl, CTRL.SEQ),
+      train,
+      validation,
+      order: new SharedArrayBuffer(train.B * Int32Array.BYTES_PER_ELEMENT),
+      slots: new SharedArrayBuffer(this.workers * slotLength(paramCount, specs.length, train.T) * Float64Array.BYTES_PER_ELEMENT),
+      options: workerOptions,
+      waitForEpochAck: typeof onEpoch === "function",
+    };
+    copyParameters(this.model, this.weights, "toShared");
+    Atomics.store(this.ctrl, CTRL.ERROR, 0);
+    Atomics.store(this.ctrl, CTRL.STOP, 0);
+    Atomics.store(this.ctrl, CTRL.ACK, 0);
+
+    return new Promise<FitResult>((resolve, reject) => {
+      let leaderFinished!: () => void;
+      this.idle = new Promise<void>((r) => (leaderFinished = r));
+      this.current = { resolve, reject, onEpoch, epochsHandled: 0, callbackError: undefined, settled: false, causeTimer: null, leaderFinished };
+      this.hold(true);
+      try {
+        for (const w of this.threads) w.postMessage(command);
+      } catch (err) {
+        // Options that cannot be cloned to another thread (a function, a class instance…).
+        this.finishLeader();
+        this.settle(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /** Asks a running fit to end after the current minibatch; it resolves with reason "stopped". */
+  stop(): void {
+    if (this.claimed) Atomics.store(this.ctrl, CTRL.STOP, 1);
+  }
+
+  /**
+   * Terminates every worker thread; a fit still running rejects. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        Atomics.store(this.ctrl, CTRL.STOP, 1);
+        raiseError(this.ctrl);
+        if (this.current) this.settle(new Error("the parallel trainer was closed during training"));
+        this.finishLeader();
+        await Promise.all(this.threads.map((w) => w.terminate()));
+      })();
+    }
+    return this.closing;
+  }
+
+  private checkUsable(): void {
+    if (this.failure) throw new Error(`this parallel trainer is unusable: ${this.failure.message}`);
+    if (this.closing) throw new Error("this parallel trainer is closed");
+  }
+
+  /** Workers keep the process alive only while a fit runs. */
+  private hold(on: boolean): void {
+    for (const w of this.threads) {
+      if (on) w.ref();
+      else w.unref();
+    }
+  }
+
+  private onMessage(k: number, message: WorkerToMain): void {
+    const fit = this.current;
+    if (!fit) return;
+    switch (message.type) {
+      case "epoch": {
+        // The leader waits for the acknowledgement below, so the shared weights hold still.
+        fit.epochsHandled++;
+        try {
+          copyParameters(this.model, this.weights, "fromShared");
+          if (fit.onEpoch && fit.onEpoch(message.info as EpochInfo) === false) Atomics.store(this.ctrl, CTRL.STOP, 1);
+        } catch (err) {
+          if (fit.callbackError === undefined) fit.callbackError = err;
+          Atomics.store(this.ctrl, CTRL.STOP, 1);
+        } finally {
+          Atomics.store(this.ctrl, CTRL.ACK, fit.epochsHandled);
+          Atomics.notify(this.ctrl, CTRL.ACK);
+        }
+        return;
+      }
+      case "done": {
+        const result = message.result;
+        copyParameters(this.model, this.weights, "fromShared");
+        const last = result.history[result.history.length - 1];
+        this.model.training = { epochs: result.history.length, loss: last?.loss, valLoss: last?.valLoss ?? null, bestEpoch: result.bestEpoch };
+        this.finishLeader();
+        if (fit.callbackError !== undefined) {
+          const e = fit.callbackError;
+          this.settle(e instanceof Error ? e : new Error(String(e)));
+        } else {
+          this.settle(null, result);
+        }
+        return;
+      }
+      case "error": {
+        if (k === 0) this.finishLeader();
+        const err = new Error(message.message);
+        if (message.stack) err.stack = `${err.name}: ${message.message}\n    (in training worker ${k})\n${message.stack.split("\n").slice(1).join("\n")}`;
+        if (!message.secondary) {
+          this.settle(err);
+        } else if (!fit.causeTimer && !fit.settled) {
+          fit.causeTimer = setTimeout(() => this.settle(err), CAUSE_GRACE_MS);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The leader is done with the current fit: a new one may start. */
+  private finishLeader(): void {
+    const fit = this.current;
+    if (fit) fit.leaderFinished();
+  }
+
+  /** Tells the caller how the fit ended (once), and releases the trainer when the leader is done too. */
+  private settle(err: Error | null, result?: FitResult): void {
+    const fit = this.current;
+    if (!fit || fit.settled) return;
+    fit.settled = true;
+    if (fit.causeTimer) clearTimeout(fit.causeTimer);
+    if (err) fit.reject(err);
+    else fit.resolve(result as FitResult);
+    void this.idle.then(() => {
+      if (this.current === fit) {
+        this.current = null;
+        this.claimed = false;
+        if (!this.closing) this.hold(false);
+      }
+    });
+  }
+
+  /** A worker died: nothing can be trusted about the shared state any more. */
+  private fail(err: Error): void {
+    if (this.failure || this.closing) return;
+    this.failure = err;
+    raiseError(this.ctrl);
+    if (this.current) this.settle(err);
+    this.finishLeader();
+    void this.close();
+  }
+}
+
+/**
+ * One fit in worker threads: starts the workers, trains, and terminates them, whatever happens.
+ * Options are those of `Model.fit` plus `workers`.
+ */
+export async function fitParallel(model: Model, data: ParallelFitData, options: ParallelFitOptions = {}): Promise<FitResult> {
+  const { workers, ...fitOptions } = options;
+  const trainer = new ParallelTrainer(model, { workers });
+  try {
+    return await trainer.fit(data, fitOptions);
+  } finally {
+    await trainer.close();
+  }
+}

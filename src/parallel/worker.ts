@@ -1,0 +1,64 @@
+import { parentPort, workerData } from "worker_threads";
+import { EpochInfo } from "../model";
+import { endFit, runLeader } from "./leader";
+import { runHelper } from "./helper";
+import { CTRL, MainToWorker, WorkerInit, WorkerToMain } from "./protocol";
+import { modelOverSharedWeights } from "./shared";
+import { PeerFailedError, raiseError, waitForValue } from "./sync";
+
+/**
+ * Entry point of a training worker (started by ParallelTrainer from the compiled file). The
+ * leader runs the training loop; a helper computes its part of every minibatch. Every failure is
+ * caught and reported to the main thread as a message: an uncaught exception in a worker would
+ * only surface as an "error" event, without saying which fit it belonged to.
+ */
+
+if (!parentPort) throw new Error("this file is a worker_threads entry point; ParallelTrainer starts it");
+const port = parentPort;
+const init = workerData as WorkerInit;
+const ctrl = new Int32Array(init.control);
+const model = modelOverSharedWeights(init.inputSize, init.specs, init.weights);
+
+function post(message: WorkerToMain): void {
+  port.postMessage(message);
+}
+
+function report(err: unknown): void {
+  const secondary = err instanceof PeerFailedError;
+  const e = err instanceof Error ? err : new Error(String(err));
+  post({ type: "error", message: e.message, stack: e.stack, secondary });
+}
+
+port.on("message", (command: MainToWorker) => {
+  if (command.type !== "fit") return;
+  if (init.role === "helper") {
+    try {
+      runHelper(model, command, init.part, init.parts, ctrl);
+    } catch (err) {
+      // Report first, then raise the flag: the main thread should hold the cause before the
+      // leader's "another thread failed" reaches it.
+      report(err);
+      raiseError(ctrl);
+    }
+    return;
+  }
+  let epochsSent = 0;
+  const onEpoch = (info: EpochInfo): void => {
+    if (!command.waitForEpochAck) return;
+    post({ type: "epoch", info });
+    epochsSent++;
+    // The main thread reads the weights and runs the user's callback while we hold still.
+    waitForValue(ctrl, CTRL.ACK, epochsSent);
+  };
+  try {
+    const result = runLeader(model, command, init.parts, ctrl, onEpoch);
+    endFit(ctrl);
+    post({ type: "done", result });
+  } catch (err) {
+    // The end signal alone releases the helpers, whether they are computing or waiting.
+    endFit(ctrl);
+    report(err);
+  }
+});
+
+post({ type: "ready" });

@@ -1,0 +1,217 @@
+"use strict";
+// rnn predictor alone, on model files written by hand: warming up, whole windows, recursive
+// forecasts, error and anomaly reporting, "reset", and its errors. Forecasts are checked against
+// numbers worked out by hand or a naive forward pass.
+const assert = require("assert");
+const fs = require("fs");
+const path = require("path");
+const plain = require("../helpers/plain-rnn");
+const { makeModel } = require("../fixtures/models");
+const { Model } = require("../../dist/src");
+const { helper, NODES, withCatch, collect, lastStatus, waitFor, sleep, tmpUserDir } = require("../helpers/nodes");
+
+/**
+ * One linear unit with no recurrence: y = a·s + c on the scaled last reading s = (x − 10) / 2,
+ * so in real units the forecast is x ↦ 2(a(x − 10)/2 + c) + 10 = a·x + 10(1 − a) + 2c.
+ */
+function affineModel(a, c, { length = 4, horizon = 1 } = {}) {
+  return {
+    format: "node-red-rnn/model",
+    version: 1,
+    inputSize: 1,
+    layers: [{ type: "rnn", hiddenSize: 1, activation: "linear", outputSize: 1, outputActivation: "linear", weights: { W_xh: [[1]], W_hh: [[0]], b_h: [0], W_hy: [[a]], b_y: [c] } }],
+    scaler: { kind: "zscore", features: { offset: [10], scale: [2] }, targets: { offset: [10], scale: [2] } },
+    window: { length, horizon, features: ["level"], targets: ["level"] },
+  };
+}
+const affine = (a, c) => (x) => a * x + 10 * (1 - a) + 2 * c;
+
+/** Forecast of a model file's object for a window of real-unit rows, by a naive forward pass. */
+function referenceForecast(json, rows) {
+  const model = Model.fromJSON(json);
+  const { features, targets } = json.scaler;
+  const scaled = rows.map((row) => row.map((v, f) => (v - features.offset[f]) / features.scale[f]));
+  const out = plain.forward(plain.describe(model), [scaled]).outputs[0];
+  return out[out.length - 1].map((v, o) => v * targets.scale[o] + targets.offset[o]);
+}
+
+let userDir;
+function writeModel(name, json) {
+  fs.mkdirSync(path.join(userDir, "models"), { recursive: true });
+  fs.writeFileSync(path.join(userDir, "models", name), JSON.stringify(json));
+  return `models/${name}`;
+}
+
+async function loadPredictor(config) {
+  await helper.load(NODES, withCatch([
+    { id: "f1", type: "tab" },
+    { id: "pred", z: "f1", type: "rnn-predictor", source: "file", trainer: "", steps: 1, anomalyFactor: 3, ...config, wires: [["out"]] },
+    { id: "out", z: "f1", type: "helper", wires: [] },
+  ]));
+  const pred = helper.getNode("pred");
+  if (config.source !== "trainer") await waitFor(() => lastStatus(pred) && ["ready", "no model file", "bad model file"].includes(lastStatus(pred).text), 5000, "the model file to load");
+  return { pred, out: collect(helper.getNode("out")), caught: collect(helper.getNode("errors")) };
+}
+
+const close = (a, b, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
+
+describe("rnn predictor node", function () {
+  this.timeout(20000);
+  beforeEach(function (done) {
+    userDir = tmpUserDir();
+    helper.settings({ userDir });
+    helper.startServer(done);
+  });
+  afterEach(function (done) {
+    helper.unload().then(() => helper.stopServer(done));
+  });
+
+  it("warms up without output until the window is full, then forecasts each reading; the next reading reports the error", async function () {
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("affine.json", affineModel(0.5, 0.3)) });
+    const f = affine(0.5, 0.3);
+    pred.receive({ payload: 12 });
+    pred.receive({ payload: 14 });
+    pred.receive({ payload: 11 });
+    await waitFor(() => lastStatus(pred).text === "warming 3/4", 2000, "status warming 3/4");
+    assert.strictEqual(out.length, 0, "no output while warming up");
+    pred.receive({ payload: 13, topic: "tank" });
+    pred.receive({ payload: 16 });
+    await waitFor(() => out.length === 2, 2000, "two forecasts");
+    close(out[0].payload, f(13));
+    assert.strictEqual(out[0].topic, "tank");
+    assert.deepStrictEqual(out[0].forecast, { steps: 1, values: [[out[0].payload]], targets: ["level"], horizon: 1, window: 4, model: "file" });
+    close(out[1].payload, f(16));
+    const prev = out[1].forecast.previous;
+    close(prev.predicted, f(13));
+    assert.strictEqual(prev.actual, 16);
+    close(prev.error, 16 - f(13));
+    assert.strictEqual(prev.anomaly, false);
+    await waitFor(() => lastStatus(pred).text === `→ ${Number(f(16).toPrecision(4))}`, 2000, "the forecast in the status");
+  });
+
+  it("a whole window forecasts at once (multi-layer model, naive reference to 1e-12) and leaves the reading stream alone", async function () {
+    const json = makeModel({ inputSize: 1, hidden: [4, 3], outputSize: 1, seed: 5 });
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("deep.json", json) });
+    const window = Array.from({ length: 30 }, (_, i) => Math.sin(i / 3));
+    pred.receive({ payload: window });
+    await waitFor(() => out.length === 1, 2000, "a forecast");
+    close(out[0].payload, referenceForecast(json, window.slice(-24).map((v) => [v]))[0]);
+    pred.receive({ payload: 0.5 });
+    await waitFor(() => lastStatus(pred).text === "warming 1/24", 2000, "status warming 1/24");
+    // The same 24 readings one by one give the same forecast as the whole window.
+    pred.receive({ topic: "reset" });
+    for (const v of window.slice(-24)) pred.receive({ payload: v });
+    await waitFor(() => out.length === 2, 2000, "a forecast from readings");
+    close(out[1].payload, out[0].payload);
+  });
+
+  it("several features: readings as objects or arrays, a window of objects; the forecast is the target in real units", async function () {
+    const json = makeModel({ inputSize: 2, hidden: [3], outputSize: 1, seed: 9 });
+    json.window.length = 3;
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("two.json", json) });
+    const rows = [[0.2, 1.5], [0.4, 1.1], [-0.3, 0.9]];
+    pred.receive({ payload: rows.map(([f0, f1]) => ({ f1, f0, other: "x" })) });
+    pred.receive({ payload: { f0: rows[0][0], f1: rows[0][1] } });
+    pred.receive({ payload: rows[1] });
+    pred.receive({ payload: { f0: rows[2][0], f1: rows[2][1] } });
+    await waitFor(() => out.length === 2, 2000, "two forecasts");
+    const expected = referenceForecast(json, rows)[0];
+    close(out[0].payload, expected);
+    close(out[1].payload, expected);
+  });
+
+  it("steps > 1 forecasts recursively, feeding each forecast back in as the next reading", async function () {
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("affine.json", affineModel(0.8, -0.1)), steps: 3 });
+    const f = affine(0.8, -0.1);
+    pred.receive({ payload: [5, 7, 9, 20] });
+    await waitFor(() => out.length === 1, 2000, "a forecast");
+    const expected = [f(20), f(f(20)), f(f(f(20)))];
+    assert.strictEqual(out[0].payload.length, 3);
+    out[0].payload.forEach((v, i) => close(v, expected[i]));
+    assert.strictEqual(out[0].forecast.steps, 3);
+    assert.deepStrictEqual(out[0].forecast.values.map((v) => v[0]), out[0].payload);
+  });
+
+  it("flags a planted spike as an anomaly (error beyond 3× the recent RMS error) and nothing before it", async function () {
+    // A persistence model (forecast = last reading): on a smooth sine the errors are the small
+    // steps between readings; a spike of +5 is far beyond them.
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("persist.json", affineModel(1, 0)) });
+    const series = Array.from({ length: 60 }, (_, i) => 10 + Math.sin((2 * Math.PI * i) / 50));
+    series[45] += 5;
+    for (const v of series) pred.receive({ payload: v });
+    await waitFor(() => out.length === 57, 2000, "57 forecasts");
+    close(out[0].payload, series[3]);
+    const flagged = out.map((m, j) => (m.forecast.previous && m.forecast.previous.anomaly ? j + 3 : null)).filter((i) => i !== null);
+    assert.strictEqual(flagged[0], 45, `flagged readings: ${flagged}`);
+    assert.ok(flagged.length <= 2, `only the spike and the return from it: ${flagged}`);
+    const spike = out[45 - 3].forecast.previous;
+    close(spike.error, series[45] - series[44]);
+    assert.ok(Math.abs(spike.error) > 3 * spike.rms);
+  });
+
+  it("'reset' clears the window and the error statistics: warming up again", async function () {
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("affine.json", affineModel(0.5, 0.3)) });
+    for (const v of [1, 2, 3, 4, 5]) pred.receive({ payload: v });
+    await waitFor(() => out.length === 2, 2000, "two forecasts");
+    pred.receive({ topic: "reset" });
+    for (const v of [6, 7, 8]) pred.receive({ payload: v });
+    await sleep(50);
+    assert.strictEqual(out.length, 2, "warming up again after the reset");
+    pred.receive({ payload: 9 });
+    await waitFor(() => out.length === 3, 2000, "a forecast");
+    assert.strictEqual(out[2].forecast.previous, undefined, "no error for a forecast made before the reset");
+  });
+
+  it("errors: text reading, a missing field, a window shorter than the model's; each is caught and the stream goes on", async function () {
+    const json = makeModel({ inputSize: 2, hidden: [3], outputSize: 1, seed: 9 });
+    json.window.length = 2;
+    const { pred, out, caught } = await loadPredictor({ modelPath: writeModel("two.json", json) });
+    pred.receive({ payload: [1, 2] });
+    pred.receive({ payload: "hot" });
+    pred.receive({ payload: { f0: 1 } });
+    pred.receive({ payload: [[1, 2]] });
+    pred.receive({});
+    pred.receive({ payload: [3, 4] });
+    await waitFor(() => caught.length === 4 && out.length === 1, 2000, "four errors and one forecast");
+    const messages = caught.map((m) => m.error.message);
+    assert.match(messages[0], /msg.payload cannot be used: reading/);
+    assert.match(messages[1], /field "f1" is missing/);
+    assert.match(messages[2], /a window needs at least 2 readings, got 1/);
+    assert.match(messages[3], /msg.payload is missing/);
+    close(out[0].payload, referenceForecast(json, [[1, 2], [3, 4]])[0]);
+  });
+
+  it("a missing model file: red status at deploy, and every reading fails naming the file", async function () {
+    const { pred, caught } = await loadPredictor({ modelPath: "models/none.json" });
+    assert.deepStrictEqual(lastStatus(pred), { fill: "red", shape: "ring", text: "no model file" });
+    pred.receive({ payload: 1 });
+    await waitFor(() => caught.length === 1, 2000, "an error");
+    assert.match(caught[0].error.message, /Could not load the model: .*none\.json/);
+  });
+
+  it("steps > 1 with a model whose horizon is not 1 is refused", async function () {
+    const { pred, caught } = await loadPredictor({ modelPath: writeModel("h2.json", affineModel(0.5, 0, { horizon: 2 })), steps: 2 });
+    pred.receive({ payload: [1, 2, 3, 4] });
+    await waitFor(() => caught.length === 1, 2000, "an error");
+    assert.match(caught[0].error.message, /more than one step ahead needs a model trained with horizon 1/);
+  });
+
+  it("source trainer: 'no model yet' while the trainer has none, an error when the trainer is missing", async function () {
+    await helper.load(NODES, withCatch([
+      { id: "f1", type: "tab" },
+      { id: "pred", z: "f1", type: "rnn-predictor", source: "trainer", trainer: "t1", wires: [["out"]] },
+      { id: "t1", z: "f1", type: "rnn-trainer", wires: [[], [], []] },
+      { id: "lost", z: "f1", type: "rnn-predictor", source: "trainer", trainer: "gone", wires: [["out"]] },
+      { id: "out", z: "f1", type: "helper", wires: [] },
+    ]));
+    const out = collect(helper.getNode("out"));
+    const caught = collect(helper.getNode("errors"));
+    helper.getNode("pred").receive({ payload: 1 });
+    helper.getNode("lost").receive({ payload: 1 });
+    await waitFor(() => caught.length === 1, 2000, "an error");
+    await waitFor(() => lastStatus(helper.getNode("pred")).text === "no model yet", 2000, "status no model yet");
+    assert.strictEqual(out.length, 0);
+    assert.strictEqual(caught[0].error.source.id, "lost");
+    assert.match(caught[0].error.message, /rnn trainer node does not exist/);
+  });
+});
