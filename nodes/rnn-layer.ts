@@ -4,11 +4,14 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import {
+  allFinite,
   fastBackend,
   ForwardResult,
   HIDDEN_ACTIVATIONS,
   LayerJSON,
   LayerSpec,
+  LIMITS,
+  MAX_TENSOR_VALUES,
   OUTPUT_ACTIVATIONS,
   packInputs,
   RnnLayer,
@@ -21,6 +24,7 @@ import {
   boolField,
   ConfigError,
   Done,
+  endWithError,
   enumField,
   errorMessage,
   fmt,
@@ -80,7 +84,7 @@ export = function register(RED: NodeAPI): void {
       const message = errorMessage(e);
       node.error(t("errors.badConfig", { message }));
       node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new ConfigError(t("errors.badConfig", { message }))));
+      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
       return;
     }
 
@@ -154,11 +158,16 @@ export = function register(RED: NodeAPI): void {
         if (rnn && depth !== 3) throw new Error(t("errors.badPayload", { message: "a training batch must be batch × time × features" }));
         const nested = depth === 3 ? msg.payload : depth === 2 ? [msg.payload] : [(msg.payload as number[]).map((v) => [v])];
         const I = (nested as number[][][])[0][0].length;
+        // The first message fixes the weight shapes: a wild one must not make W_xh gigabytes large.
+        if (!layer && I > LIMITS.maxInputSize) throw new Error(t("errors.shape", { message: `${I} input features exceed the limit of ${LIMITS.maxInputSize}` }));
         if (layer && layer.inputSize !== I) {
           throw new Error(t("errors.shape", { message: `this layer takes ${layer.inputSize} input feature(s) (fixed when it first ran), got ${I}; send topic "reset" to the trainer to start again with new sizes` }));
         }
         const packed = packInputs(nested, I, "msg.payload");
         if (rnn && packed.lengths.some((l) => l !== packed.T)) throw new Error(t("errors.badPayload", { message: "sequences of a training batch must have equal lengths" }));
+        // The forward pass keeps every hidden state: bound that, not just the inputs.
+        const kept = packed.B * (packed.T + 1) * Math.max(config.hiddenSize, config.projection ? config.outputSize : 0);
+        if (kept > MAX_TENSOR_VALUES) throw new Error(t("errors.shape", { message: `${packed.B}×${packed.T} steps would keep ${kept} hidden values, more than the limit of ${MAX_TENSOR_VALUES}: send shorter sequences or smaller batches` }));
         if (!layer) layer = build(I);
         const topic = typeof msg.topic === "string" ? msg.topic : "";
         let h0: Float64Array | null = null;
@@ -167,6 +176,11 @@ export = function register(RED: NodeAPI): void {
           if (s && s.length === packed.B * layer.hiddenSize) h0 = s;
         }
         const fwd = fastBackend.forward(layer, packed.data, packed.B, packed.T, h0);
+        // In training the trainer's guard deals with overflow (it refuses the step); outside it a
+        // NaN would travel on, and in stateful mode it would stick to the topic for good.
+        if (!rnn && !allFinite([fwd.y, fwd.hT])) {
+          throw new Error(t("errors.badPayload", { message: "the outputs overflowed to non-finite values (inputs far larger than this layer's weights can take); the state was left as it was" }));
+        }
         if (config.stateful && !rnn) states.set(topic, fwd.hT);
         const out = unpackOutputs(fwd.y, packed, layer.outputSize);
         if (rnn) {
@@ -184,7 +198,7 @@ export = function register(RED: NodeAPI): void {
         done();
       } catch (e) {
         status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
-        done(e instanceof Error ? e : new Error(String(e)));
+        endWithError(done, msg, e);
       }
     });
 

@@ -6,7 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { computeLoss, computeMetrics, LOSSES, LossName, OutputActivation, packInputs, packTargets } from "../src";
 import { findApi, LayerNodeApi, LossNodeApi, LossRecord } from "./shared/apis";
-import { BoundedMap, ConfigError, Done, enumField, errorMessage, fmt, isRunInfo, nestingDepth, numField, Send, short, StatusThrottle } from "./shared/runtime";
+import { BoundedMap, ConfigError, Done, endWithError, enumField, errorMessage, fmt, isRunInfo, nestingDepth, numField, Send, short, StatusThrottle } from "./shared/runtime";
 
 const MAX_CACHED_BATCHES = 8;
 
@@ -26,7 +26,7 @@ export = function register(RED: NodeAPI): void {
       const message = errorMessage(e);
       node.error(t("errors.badConfig", { message }));
       node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new ConfigError(t("errors.badConfig", { message }))));
+      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
       return;
     }
 
@@ -53,7 +53,8 @@ export = function register(RED: NodeAPI): void {
         if (msg.target === undefined) throw new Error(t("errors.noTarget"));
         const depth = nestingDepth(msg.payload);
         if (depth === 0) throw new Error(t("errors.badPayload", { message: "expected the outputs as batch × time × values (or time × values, or a list of numbers)" }));
-        const wrap = (v: unknown) => (depth === 3 ? v : depth === 2 ? [v] : [(v as unknown[]).map((x) => (x === null ? null : [x]))]);
+        // Targets are wrapped like the outputs; a non-array target is left for packTargets to name.
+        const wrap = (v: unknown) => (depth === 3 ? v : depth === 2 ? [v] : Array.isArray(v) ? [v.map((x) => (x === null ? null : [x]))] : v);
         const nested = wrap(msg.payload) as number[][][];
         const O = nested[0][0].length;
         const packed = packInputs(nested, O, "msg.payload");
@@ -74,7 +75,7 @@ export = function register(RED: NodeAPI): void {
         done();
       } catch (e) {
         status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
-        done(e instanceof Error ? e : new Error(String(e)));
+        endWithError(done, msg, e);
       }
     });
 

@@ -6,7 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { Forecaster, loadModelFile, Model, resolveModelPath, toRow } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
-import { ConfigError, Done, enumField, errorMessage, fmt, intField, numField, Send, short, StatusThrottle } from "./shared/runtime";
+import { ConfigError, Done, endWithError, enumField, errorMessage, fmt, intField, numField, Send, short, StatusThrottle } from "./shared/runtime";
 
 /** Errors kept for the running RMS that the anomaly flag compares against. */
 const ERROR_HISTORY = 100;
@@ -62,7 +62,7 @@ export = function register(RED: NodeAPI): void {
       const message = errorMessage(e);
       node.error(t("errors.badConfig", { message }));
       node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new ConfigError(t("errors.badConfig", { message }))));
+      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
       return;
     }
 
@@ -105,15 +105,17 @@ export = function register(RED: NodeAPI): void {
               if (loaded.warning) node.warn(loaded.warning);
               node.status({ fill: "green", shape: "dot", text: t("status.ready") });
             } catch (e) {
-              fileError = errorMessage(e);
+              fileError = `${path}: ${errorMessage(e)}`;
               node.status({ fill: "red", shape: "ring", text: "bad model file" });
               node.error(t("errors.loadFailed", { message: fileError }));
             }
           },
-          (e: unknown) => {
+          (e: NodeJS.ErrnoException) => {
             if (closed) return;
-            fileError = errorMessage(e);
-            node.status({ fill: "red", shape: "ring", text: "no model file" });
+            const message = errorMessage(e);
+            // Say which file: a flow may use several, and a parse error alone does not name it.
+            fileError = message.includes(path) ? message : `${path}: ${message}`;
+            node.status({ fill: "red", shape: "ring", text: e && e.code === "ENOENT" ? "no model file" : "bad model file" });
             node.error(t("errors.loadFailed", { message: fileError }));
           },
         );
@@ -155,6 +157,11 @@ export = function register(RED: NodeAPI): void {
           x.copyWithin(0, F);
           targetAt.forEach((f, o) => (x[(T - 1) * F + f] = (real[o] - fOff[f]) / fScale[f]));
         }
+      }
+      // Readings far outside the training range can overflow the network; a NaN forecast would
+      // reach dashboards as null and, checked later, poison the error statistics.
+      if (!out.every((step) => step.every((v) => Number.isFinite(v)))) {
+        throw new Error(t("errors.badPayload", { message: "the forecast overflowed to a non-finite value: the readings in the window are far outside what the model was trained on" }));
       }
       return out;
     }
@@ -227,7 +234,8 @@ export = function register(RED: NodeAPI): void {
             const rms = errors.length ? Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length) : null;
             const anomaly = config.anomalyFactor > 0 && rms !== null && errors.length >= MIN_ERRORS_FOR_FLAG && Math.abs(err) > config.anomalyFactor * rms;
             previous = { predicted: due.values.length === 1 ? due.values[0] : due.values, actual: actual.length === 1 ? actual[0] : actual, error: err, rms, anomaly };
-            errors.push(err);
+            // An error too large to square would turn the running RMS into Infinity for 100 readings.
+            if (Number.isFinite(err * err)) errors.push(err);
             if (errors.length > ERROR_HISTORY) errors.shift();
           }
         }
@@ -249,7 +257,7 @@ export = function register(RED: NodeAPI): void {
         done();
       } catch (e) {
         status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
-        done(e instanceof Error ? e : new Error(String(e)));
+        endWithError(done, msg, e);
       }
     });
 

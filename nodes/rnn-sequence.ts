@@ -4,7 +4,7 @@
  * most one batch is in flight and Node-RED's event loop gets a turn between batches.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { prepareDataset, PreparedDataset, Random, SCALER_KINDS, TARGET_MODES, toRow } from "../src";
+import { prepareDataset, PreparedDataset, Random, SCALER_KINDS, TARGET_MODES, toRow, toTable } from "../src";
 import type { ScalerKind, TargetMode } from "../src";
 import { findApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
 import {
@@ -12,6 +12,7 @@ import {
   boolField,
   ConfigError,
   Done,
+  endWithError,
   enumField,
   errorMessage,
   fieldList,
@@ -92,13 +93,14 @@ export = function register(RED: NodeAPI): void {
       const message = errorMessage(e);
       node.error(t("errors.badConfig", { message }));
       node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new ConfigError(t("errors.badConfig", { message }))));
+      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
       return;
     }
 
     /** Rolling buffer of readings for streams; oldest dropped beyond bufferSize. */
     let buffer: unknown[] = [];
-    let bufferWidth = 0;
+    /** What every buffered reading looks like (kind and columns), so all of them make one table. */
+    let bufferShape = "";
     let sinceTraining = 0;
     let run: Run | null = null;
     let next: NodeJS.Immediate | null = null;
@@ -123,7 +125,7 @@ export = function register(RED: NodeAPI): void {
       if (closed) return;
       status.cancel(); // a throttled "epoch n/N" must not land after the final word
       if (reason === "completed") node.status({ fill: "green", shape: "dot", text: t("status.done") });
-      else if (reason === "timeout") node.status({ fill: "red", shape: "ring", text: "no trainer ack" });
+      else if (reason === "timeout") node.status({ fill: "red", shape: "ring", text: t("status.noAck") });
       else node.status({ fill: "grey", shape: "ring", text: t("status.stopped") });
     }
 
@@ -196,6 +198,9 @@ export = function register(RED: NodeAPI): void {
 
     const api: SequenceNodeApi = {
       kind: "rnn-sequence",
+      inFlight(runId, token) {
+        return run !== null && run.id === runId && run.inFlight === token;
+      },
       ack(runId, token, options) {
         if (!run || run.id !== runId || run.inFlight !== token) return false;
         const r = run;
@@ -291,17 +296,22 @@ export = function register(RED: NodeAPI): void {
           throw new Error(t("errors.badPayload", { message: "a reading is a number, an array of numbers or an object of named values" }));
         }
         // Checked now, so one bad reading is refused alone instead of spoiling a later training run.
-        let width: number;
+        let row: number[];
+        let columns: string[];
         try {
-          width = toRow(reading, readingFields()).length;
+          row = toRow(reading, readingFields());
+          columns = toTable([reading], readingFields()).columns;
         } catch (e) {
           throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
         }
-        if (buffer.length > 0 && width !== bufferWidth) {
-          throw new Error(t("errors.badPayload", { message: `this reading has ${width} value(s) but the buffered ones have ${bufferWidth}` }));
+        // Same width is not enough: a training table needs the same kind and the same field names.
+        const shape = typeof reading === "number" ? "a single number" : Array.isArray(reading) ? `an array of ${row.length} values` : `the fields ${columns.join(", ")}`;
+        if (buffer.length > 0 && shape !== bufferShape) {
+          throw new Error(t("errors.badPayload", { message: `this reading has ${shape} but the buffered ones have ${bufferShape} (send topic "reset" to start a new buffer)` }));
         }
-        bufferWidth = width;
-        buffer.push(reading);
+        bufferShape = shape;
+        // Only the numbers are kept: whatever else a reading carried is not held for bufferSize readings.
+        buffer.push(typeof reading === "number" ? row[0] : Array.isArray(reading) ? row : Object.fromEntries(columns.map((c, i) => [c, row[i]])));
         if (buffer.length > config.bufferSize) buffer.splice(0, buffer.length - config.bufferSize);
         sinceTraining++;
         if (!run) status.set({ fill: "grey", shape: "dot", text: t("status.buffered", { count: buffer.length }) });
@@ -311,7 +321,7 @@ export = function register(RED: NodeAPI): void {
         done();
       } catch (e) {
         status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
-        done(e instanceof Error ? e : new Error(String(e)));
+        endWithError(done, msg, e);
       }
     });
 

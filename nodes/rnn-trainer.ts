@@ -26,6 +26,7 @@ import {
   BoundedMap,
   ConfigError,
   Done,
+  endWithError,
   enumField,
   errorMessage,
   fmt,
@@ -108,6 +109,8 @@ interface TrainRun {
   lastEpochInfo: Record<string, unknown> | null;
   /** Batches already used: a fanned-out copy arriving twice is ignored. */
   seen: BoundedMap<string, true>;
+  /** rnn loss nodes the run's batches came through, whose records are released with the run's. */
+  lossIds: Set<string>;
 }
 
 function newStats(): EpochStats {
@@ -129,7 +132,7 @@ export = function register(RED: NodeAPI): void {
       const message = errorMessage(e);
       node.error(t("errors.badConfig", { message }));
       node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new ConfigError(t("errors.badConfig", { message }))));
+      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
       return;
     }
 
@@ -148,6 +151,11 @@ export = function register(RED: NodeAPI): void {
     let lastTraining: ModelJSON["training"] = null;
     let saving: Promise<void> = Promise.resolve();
     let loading: Promise<void> = Promise.resolve();
+    /** Tokens of the last batches used, across runs: a fanned-out copy of a run's last batch is still known. */
+    const recentTokens = new BoundedMap<string, true>(64);
+    /** Why the model file could not be read at deploy; while set, the file is never written over. */
+    let unreadable: string | null = null;
+    let unreadableReported = false;
 
     function userDir(): string {
       const dir = (RED.settings as unknown as { userDir?: string }).userDir;
@@ -196,25 +204,39 @@ export = function register(RED: NodeAPI): void {
       }
     }
 
-    function save(reason: string): Promise<void> {
-      if (!filePath) return Promise.resolve();
+    /** Queues an atomic save; resolves true once written, false if there was nothing to save or it failed. */
+    /** Why an existing file that could not be read is kept as it is (a newer format, a hand edit gone wrong…). */
+    function keptFileMessage(): string {
+      return `not saving over ${filePath}: it could not be read when the flow started (${unreadable}); move it away or choose another model file, then deploy again`;
+    }
+
+    function save(reason: string): Promise<boolean> {
+      if (!filePath) return Promise.resolve(false);
+      if (unreadable !== null) {
+        if (!closed && !unreadableReported) node.error(t("errors.saveFailed", { message: keptFileMessage() }));
+        unreadableReported = true;
+        return Promise.resolve(false);
+      }
       const model = snapshot();
-      if (!model || !model.scaler) return Promise.resolve();
+      if (!model || !model.scaler) return Promise.resolve(false);
       const json = model.toJSON();
       json.training = { ...(json.training ?? {}), savedAt: new Date().toISOString(), savedBecause: reason };
       const path = filePath;
-      saving = saving.then(() => saveModelFile(path, json)).then(
+      const result = saving.then(() => saveModelFile(path, json)).then(
         () => {
           if (!closed) node.log(`model saved to ${path} (${reason})`);
+          return true;
         },
         (e: unknown) => {
           if (!closed) {
             node.error(t("errors.saveFailed", { message: errorMessage(e) }));
-            node.status({ fill: "red", shape: "ring", text: "save failed" });
+            node.status({ fill: "red", shape: "ring", text: t("status.saveFailed") });
           }
+          return false;
         },
       );
-      return saving;
+      saving = result.then(() => undefined);
+      return result;
     }
 
     function loadFromFile(): void {
@@ -235,8 +257,10 @@ export = function register(RED: NodeAPI): void {
         (e: NodeJS.ErrnoException) => {
           if (closed) return;
           if (e && e.code === "ENOENT") return; // nothing saved yet: a fresh start
-          node.error(t("errors.loadFailed", { message: errorMessage(e) }));
-          node.status({ fill: "red", shape: "ring", text: "model file unreadable" });
+          const message = errorMessage(e);
+          unreadable = message.includes(path) ? message : `${path}: ${message}`;
+          node.error(t("errors.loadFailed", { message: unreadable }));
+          node.status({ fill: "red", shape: "ring", text: t("status.fileUnreadable") });
         },
       );
     }
@@ -260,6 +284,8 @@ export = function register(RED: NodeAPI): void {
 
     function release(r: TrainRun, ids: string[]): void {
       for (const id of ids) findApi<LayerNodeApi>(RED, id, "rnn-layer")?.releaseRun(r.id);
+      // A batch lost between the loss node and this one leaves its gradient there: drop it too.
+      for (const id of r.lossIds) findApi<LossNodeApi>(RED, id, "rnn-loss")?.releaseRun(r.id);
     }
 
     function finishRun(reason: "completed" | "early-stopped" | "stopped" | "diverged", send: Send | null): void {
@@ -284,7 +310,7 @@ export = function register(RED: NodeAPI): void {
       };
       // After a divergence the saved weights are the best epoch's (restored above) or none at all.
       const shouldSave = filePath !== null && (reason !== "diverged" || r.best !== null);
-      const finalize = () => {
+      const finalize = (saved: boolean) => {
         if (closed) return;
         const doneMsg = {
           topic: "done",
@@ -295,15 +321,15 @@ export = function register(RED: NodeAPI): void {
             bestValLoss: r.best ? r.best.score : null,
             loss: finiteOrNull(info.loss),
             valLoss: finiteOrNull(info.valLoss),
-            path: filePath && shouldSave ? filePath : null,
+            path: saved ? filePath : null,
           },
         };
         (send ?? node.send.bind(node))([null, doneMsg, null]);
         status.cancel(); // a throttled epoch status must not land after the final word
         node.status({ fill: reason === "diverged" ? "red" : "green", shape: "dot", text: reason === "diverged" ? t("status.diverged") : t("status.best", { loss: fmt(r.best ? r.best.score : (info.loss as number)) }) });
       };
-      if (shouldSave) save(`training ${reason}`).then(finalize, finalize);
-      else finalize();
+      if (shouldSave) save(`training ${reason}`).then(finalize, () => finalize(false));
+      else finalize(false);
     }
 
     function finiteOrNull(v: unknown): number | null {
@@ -324,6 +350,7 @@ export = function register(RED: NodeAPI): void {
         stopRequested: false,
         lastEpochInfo: null,
         seen: new BoundedMap(64),
+        lossIds: new Set(),
       };
       lastScaler = info.scaler;
       lastWindow = info.window;
@@ -348,7 +375,7 @@ export = function register(RED: NodeAPI): void {
       };
       if (m.count) payload.metrics = { mse: m.mse / m.count, rmse: Math.sqrt(m.mse / m.count), mae: m.mae / m.count, mape: m.mapeCount ? m.mape / m.mapeCount : null };
       if (s.dhNormSq) {
-        const batches = Math.max(1, s.steps + s.skipped);
+        const batches = Math.max(1, s.steps);
         const perLayer = s.dhNormSq.map((a) => Array.from(a, (v) => Math.sqrt(v / batches)));
         payload.dhNorm = perLayer[0];
         payload.dhNormLayers = perLayer;
@@ -389,12 +416,14 @@ export = function register(RED: NodeAPI): void {
       if (!updater) updater = makeUpdater();
       const T = info.window.length;
       if (config.gradientReport && !r.stats.dhNormSq) r.stats.dhNormSq = layers.map(() => new Float64Array(T));
+      // This batch's ‖∂L/∂h_t‖², added to the epoch's sums only if the step is accepted.
+      const batchDh = r.stats.dhNormSq ? layers.map(() => new Float64Array(T)) : null;
       let d: Float64Array | null = record.dY;
       const grads: Float64Array[][] = new Array(layers.length);
       for (let k = layers.length - 1; k >= 0; k--) {
         const ref = info.layers[k];
         if (!ref.key) throw new Error("a layer of this batch kept no activations (was it a validation batch?)");
-        const dhNormSq = r.stats.dhNormSq && r.stats.dhNormSq[k].length === T ? r.stats.dhNormSq[k] : undefined;
+        const dhNormSq = batchDh ? batchDh[k] : undefined;
         const res = layers[k].backward(ref.key, d as Float64Array, { truncate: config.truncate, dYIsLogit: k === layers.length - 1 && record.dYIsLogit, needInputGrad: k > 0, dhNormSq });
         const layer = layers[k].getLayer() as RnnLayer;
         grads[k] = layer.names().map((n) => res.grads[n] as Float64Array);
@@ -404,6 +433,7 @@ export = function register(RED: NodeAPI): void {
       const report = updater.step(params, grads.flat(), record.loss);
       version++;
       if (report.accepted) {
+        if (batchDh && r.stats.dhNormSq) batchDh.forEach((a, k) => a.forEach((v, i) => (r.stats.dhNormSq![k][i] += v)));
         r.refusedInARow = 0;
         r.stats.lossSum += record.loss * record.count;
         r.stats.count += record.count;
@@ -461,6 +491,8 @@ export = function register(RED: NodeAPI): void {
     }
 
     node.on("input", (msg: NodeMessageInFlow & { rnn?: unknown; metrics?: unknown }, send: Send, done: Done) => {
+      /** Set once the batch is known to be the one in flight: only then may a failure end the run. */
+      let accepted = false;
       try {
         const topic = typeof msg.topic === "string" ? msg.topic : "";
         if (!isRunInfo(msg.rnn)) {
@@ -475,8 +507,9 @@ export = function register(RED: NodeAPI): void {
           }
           if (topic === "save") {
             if (!filePath) throw new Error("no model file is configured: set 'Model file' to save");
+            if (unreadable !== null) throw new Error(t("errors.saveFailed", { message: keptFileMessage() }));
             if (!snapshot()) throw new Error(t("errors.noModel"));
-            save("save command").then(() => done(), (e) => done(e instanceof Error ? e : new Error(String(e))));
+            save("save command").then((ok) => (ok ? done() : done(new Error("the model could not be saved: see the error logged before this one"))));
             return;
           }
           if (topic === "reset") {
@@ -493,11 +526,25 @@ export = function register(RED: NodeAPI): void {
             done();
             return;
           }
+          if (msg.rnn !== undefined) throw new Error("msg.rnn is not a complete training record from an rnn sequence node (it must pass the rnn nodes unchanged)");
           throw new Error(t("errors.badPayload", { message: 'expected a training batch from rnn loss (msg.rnn), or msg.topic "stop", "save" or "reset"' }));
         }
         const info = msg.rnn;
         const ids = info.layers.map((l) => l.id);
         if (ids.length === 0) throw new Error("this batch passed no rnn layer");
+        const token = batchToken(info);
+        // A copy of a batch already used (the chain fans out into this node twice): ignore it.
+        if (recentTokens.get(token)) {
+          done();
+          return;
+        }
+        // Only the batch its sequence node waits for may change anything here: a replayed, edited or
+        // forged record is refused before it can end the current run or touch the weights.
+        const source = findApi<SequenceNodeApi>(RED, info.source, "rnn-sequence");
+        if (!source) throw new Error(`the rnn sequence node ${JSON.stringify(info.source)} that sent this batch is not deployed`);
+        if (!source.inFlight(info.id, token)) throw new Error("this batch is not the one its rnn sequence node is waiting for (replayed, duplicated after the run ended, or altered on its way): ignored");
+        accepted = true;
+        recentTokens.set(token, true);
         const layers = layerApis(ids);
         if (ids.join() !== layerIds.join()) {
           layerIds = ids;
@@ -508,13 +555,13 @@ export = function register(RED: NodeAPI): void {
           run = startRun(info);
         }
         const r = run;
-        const token = batchToken(info);
         if (r.seen.get(token)) {
           // A copy of a batch already used (the chain fans out into this node twice): ignore it.
           done();
           return;
         }
         r.seen.set(token, true);
+        if (info.loss) r.lossIds.add(info.loss.id);
         r.epoch = info.epoch;
         if (resumePending && info.phase === "train" && applyResume(layers, info)) {
           // This batch ran through the old weights; it only served to find the layers. Skip it.
@@ -533,17 +580,18 @@ export = function register(RED: NodeAPI): void {
         else if (r.refusedInARow >= MAX_REFUSED_IN_A_ROW) ending = "diverged";
         else if (info.phase === "train" && info.batch === 1) status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: info.epoch, epochs: info.epochs, loss: fmt(r.lastEpochInfo ? (r.lastEpochInfo.valLoss as number) ?? (r.lastEpochInfo.loss as number) : NaN, 3) }) });
         const seq = findApi<SequenceNodeApi>(RED, info.source, "rnn-sequence");
-        seq?.ack(info.id, token, { stop: ending !== null, trainer: node.id });
+        // "completed" is the sequence's own conclusion; anything else cuts the run short.
+        seq?.ack(info.id, token, { stop: ending !== null && ending !== "completed", trainer: node.id });
         if (ending) finishRun(ending, send);
         done();
       } catch (e) {
         status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
         // The batch failed here: end the run cleanly rather than leave the sequence waiting for an ack.
-        if (isRunInfo(msg.rnn) && run && run.id === msg.rnn.id) {
+        if (accepted && isRunInfo(msg.rnn) && run && run.id === msg.rnn.id) {
           findApi<SequenceNodeApi>(RED, msg.rnn.source, "rnn-sequence")?.ack(msg.rnn.id, batchToken(msg.rnn), { stop: true, trainer: node.id });
           finishRun("stopped", send);
         }
-        done(e instanceof Error ? e : new Error(String(e)));
+        endWithError(done, msg, e);
       }
     });
 

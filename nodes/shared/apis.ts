@@ -45,6 +45,8 @@ export interface SequenceNodeApi {
   ack(runId: string, token: string, options: { stop: boolean; trainer: string }): boolean;
   /** Ends a run now (trainer's "stop" command). */
   stopRun(runId: string): void;
+  /** Whether `token` of run `runId` is the batch this node is waiting to have acknowledged. */
+  inFlight(runId: string, token: string): boolean;
 }
 
 export interface TrainerNodeApi {

@@ -81,11 +81,39 @@ export interface RunInfo {
   loss?: StateRef;
 }
 
+function isStateRef(v: unknown): v is StateRef {
+  if (typeof v !== "object" || v === null) return false;
+  const s = v as Partial<StateRef>;
+  return typeof s.id === "string" && (s.key === null || typeof s.key === "string");
+}
+
+function isNameList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length > 0 && v.length <= 1000 && v.every((n) => typeof n === "string");
+}
+
+function isColumns(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  const c = v as { offset?: unknown; scale?: unknown };
+  const finite = (a: unknown): a is number[] => Array.isArray(a) && a.length <= 1000 && a.every((x) => typeof x === "number" && Number.isFinite(x));
+  return finite(c.offset) && finite(c.scale) && c.offset.length === c.scale.length;
+}
+
+/**
+ * Whether `v` is a whole training record. Every field a node reads is checked here, so a record
+ * that was edited or forged on its way fails this one test (and is reported as such) instead of
+ * failing later as a TypeError deep inside a node.
+ */
 export function isRunInfo(v: unknown): v is RunInfo {
   if (typeof v !== "object" || v === null) return false;
   const r = v as Partial<RunInfo>;
-  return typeof r.id === "string" && (r.phase === "train" || r.phase === "validate") && typeof r.source === "string" && Array.isArray(r.layers) &&
-    Number.isInteger(r.epoch) && Number.isInteger(r.batch) && Number.isInteger(r.batches) && Number.isInteger(r.valBatches) && Number.isInteger(r.epochs);
+  const w = r.window as Partial<WindowJSON> | undefined;
+  const s = r.scaler as Partial<ScalerJSON> | undefined;
+  return typeof r.id === "string" && (r.phase === "train" || r.phase === "validate") && typeof r.source === "string" &&
+    Array.isArray(r.layers) && r.layers.every(isStateRef) && (r.loss === undefined || isStateRef(r.loss)) &&
+    Number.isInteger(r.epoch) && Number.isInteger(r.batch) && Number.isInteger(r.batches) && Number.isInteger(r.valBatches) && Number.isInteger(r.epochs) &&
+    typeof w === "object" && w !== null && Number.isInteger(w.length) && (w.length as number) >= 1 && Number.isInteger(w.horizon) && (w.horizon as number) >= 1 &&
+    isNameList(w.features) && isNameList(w.targets) &&
+    typeof s === "object" && s !== null && isColumns(s.features) && isColumns(s.targets);
 }
 
 /** A token naming one batch of one run, for acknowledgements and de-duplication. */
@@ -191,6 +219,53 @@ export function fmt(v: number | null | undefined, digits = 4): string {
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Properties of a failed message nested deeper than this are cut out (see endWithError). */
+export const MAX_ERROR_NESTING = 500;
+
+/**
+ * Ends a message with an error. Node-RED hands every Catch node a deep copy of the failed message,
+ * made by a recursive function: data nested a few thousand levels deep overflows the stack there,
+ * and that RangeError escapes the flow and stops Node-RED. Such properties are replaced by a short
+ * note first; nothing else in the message changes.
+ */
+export function endWithError(done: Done, msg: object, e: unknown): void {
+  try {
+    const m = msg as Record<string, unknown>;
+    for (const key of Object.keys(m)) {
+      if (nestedDeeperThan(m[key], MAX_ERROR_NESTING)) m[key] = `[removed: nested more than ${MAX_ERROR_NESTING} levels deep]`;
+    }
+  } catch {
+    // A property that throws when read (a getter) is Node-RED's to copy or not; the error still goes out.
+  }
+  done(e instanceof Error ? e : new Error(String(e)));
+}
+
+/** Whether the arrays and objects inside `v` nest deeper than `limit` (walked without recursion). */
+export function nestedDeeperThan(v: unknown, limit: number): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  const seen = new Set<object>();
+  const stack: object[] = [v];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const cur = stack.pop() as object;
+    const depth = depths.pop() as number;
+    if (depth > limit) return true;
+    if (ArrayBuffer.isView(cur) || seen.has(cur)) continue;
+    const values: unknown[] = Array.isArray(cur) ? cur : cur instanceof Map ? [...cur.keys(), ...cur.values()] : cur instanceof Set ? [...cur] : Object.values(cur);
+    let inner = false;
+    for (const x of values) {
+      if (typeof x === "object" && x !== null) {
+        stack.push(x);
+        depths.push(depth + 1);
+        inner = true;
+      }
+    }
+    // Only containers of containers can close a cycle; leaves (rows of numbers) need no record.
+    if (inner) seen.add(cur);
+  }
+  return false;
 }
 
 /** Shape of a nested numeric payload: 3 = B×T×F, 2 = T×F, 1 = a flat list, 0 = not numeric. */

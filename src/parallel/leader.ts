@@ -2,8 +2,8 @@ import { EpochInfo, FitResult, Model } from "../model";
 import { Random } from "../random";
 import { ParameterUpdater, StepReport } from "../training";
 import { PartWork } from "./part";
-import { CTRL, FitCommand, slotLength, TASK } from "./protocol";
-import { waitForValue } from "./sync";
+import { CTRL, FitCommand, LEFT, nextSeq, slotLength, TASK } from "./protocol";
+import { waitForOneOf, waitForValue } from "./sync";
 
 /** Consecutive refused steps after which training gives up, as `Model.fit` does. */
 const MAX_REFUSED_IN_A_ROW = 20;
@@ -50,7 +50,7 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
     Atomics.store(ctrl, CTRL.START, start);
     Atomics.store(ctrl, CTRL.COUNT, count);
     Atomics.store(ctrl, CTRL.TASK, task);
-    seq++;
+    seq = nextSeq(seq);
     Atomics.store(ctrl, CTRL.SEQ, seq);
     Atomics.notify(ctrl, CTRL.SEQ);
     if (task === TASK.TRAIN) own.train(start, count);
@@ -169,10 +169,18 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
   return { history, bestEpoch, bestValLoss: command.validation && Number.isFinite(best) ? best : null, reason };
 }
 
-/** Tells the helpers that the fit is over, whatever way it ended, so they return to their event loop. */
-export function endFit(ctrl: Int32Array): void {
-  Atomics.store(ctrl, CTRL.TASK, TASK.END);
+/**
+ * Ends the fit for the helpers, whatever way it ended: lets a task still being computed finish,
+ * publishes the end, and waits until every helper has acknowledged it or left. Only then may the
+ * main thread hear that the fit is over and start another one.
+ */
+export function endFit(ctrl: Int32Array, parts: number): void {
   // Only the leader writes SEQ, so reading it back here is safe.
-  Atomics.store(ctrl, CTRL.SEQ, Atomics.load(ctrl, CTRL.SEQ) + 1);
+  const seq = Atomics.load(ctrl, CTRL.SEQ);
+  for (let k = 1; k < parts; k++) waitForOneOf(ctrl, CTRL.DONE + k, seq, LEFT);
+  Atomics.store(ctrl, CTRL.TASK, TASK.END);
+  const end = nextSeq(seq);
+  Atomics.store(ctrl, CTRL.SEQ, end);
   Atomics.notify(ctrl, CTRL.SEQ);
+  for (let k = 1; k < parts; k++) waitForOneOf(ctrl, CTRL.DONE + k, end, LEFT);
 }

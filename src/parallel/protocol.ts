@@ -24,9 +24,17 @@ export const CTRL = {
   STOP: 5,
   /** The last epoch the main thread has handled, when the leader waits for it (onEpoch). */
   ACK: 6,
-  /** From here on, one slot per part: the last task that part finished. */
+  /** From here on, one slot per part: the last task that part finished, or LEFT. */
   DONE: 8,
 } as const;
+
+/** A part's DONE value once it has left the fit because it or another thread failed. */
+export const LEFT = -1;
+
+/** The task counter after `seq`; kept non-negative, so it can never be taken for LEFT. */
+export function nextSeq(seq: number): number {
+  return (seq + 1) & 0x3fffffff;
+}
 
 export const TASK = {
   /** Gradients of the part's rows of the training minibatch. */
@@ -87,6 +95,8 @@ export type WorkerFitOptions = Omit<FitOptions, "onEpoch" | "validation">;
 
 export interface FitCommand {
   type: "fit";
+  /** Number of this fit on its trainer; every report about it carries it. */
+  fit: number;
   /** Value of CTRL.SEQ when the fit starts: helpers wait for it to move past this. */
   seqBase: number;
   train: SharedDataset;
@@ -104,10 +114,11 @@ export type MainToWorker = FitCommand;
 
 export type WorkerToMain =
   | { type: "ready" }
-  | { type: "epoch"; info: EpochInfo }
-  | { type: "done"; result: FitResult }
+  | { type: "epoch"; fit: number; info: EpochInfo }
+  | { type: "done"; fit: number; result: FitResult }
   | {
       type: "error";
+      fit: number;
       message: string;
       stack?: string;
       /** True when the worker only failed because another one did (that one reports the cause). */

@@ -50,6 +50,22 @@ export function waitForValue(ctrl: Int32Array, index: number, value: number): vo
   }
 }
 
+/**
+ * Waits until `ctrl[index]` is `a` or `b`, whatever the error flag says: for the end of a fit,
+ * when every other thread is known to get there (or to be terminated with the whole trainer).
+ */
+export function waitForOneOf(ctrl: Int32Array, index: number, a: number, b: number): void {
+  for (let i = 0; i < SPINS; i++) {
+    const v = Atomics.load(ctrl, index);
+    if (v === a || v === b) return;
+  }
+  for (;;) {
+    const v = Atomics.load(ctrl, index);
+    if (v === a || v === b) return;
+    Atomics.wait(ctrl, index, v, NAP_MS);
+  }
+}
+
 /** Raises the error flag and wakes every waiter, so nobody keeps waiting for the failed thread. */
 export function raiseError(ctrl: Int32Array): void {
   Atomics.store(ctrl, CTRL.ERROR, 1);

@@ -60,16 +60,19 @@ function packShared(model: Model, data: ParallelFitData, name: string): SharedDa
   return { x: toShared(inputs.data), target: toShared(target), B: inputs.B, T: inputs.T };
 }
 
-/** The fit in progress, as the main thread follows it. */
-interface RunningFit {
+/** A fit, as the main thread follows it. */
+interface FitRecord {
+  id: number;
   resolve(result: FitResult): void;
   reject(err: Error): void;
   onEpoch: FitOptions["onEpoch"];
   epochsHandled: number;
   callbackError: unknown;
+  /** The caller has been told (the promise has settled). */
   settled: boolean;
+  /** The leader is done with it: nothing will touch the shared memory for it any more. */
+  leaderDone: boolean;
   causeTimer: NodeJS.Timeout | null;
-  /** Resolves `idle`: the leader has finished with this fit, whatever the user has been told. */
   leaderFinished(): void;
 }
 
@@ -80,10 +83,13 @@ export class ParallelTrainer {
   private readonly ctrl: Int32Array;
   private readonly threads: Worker[] = [];
   private readonly ready: Promise<void>;
-  /** Settles when the leader has finished the previous fit; the next one must not start before. */
+  /** Settles when the leader has finished the last fit sent; the next one must not start before. */
   private idle: Promise<void> = Promise.resolve();
-  private current: RunningFit | null = null;
-  private claimed = false;
+  /** The last fit sent to the workers; reports about any other fit are stale and ignored. */
+  private current: FitRecord | null = null;
+  private fits = 0;
+  /** From a call to `fit` until its promise settles. */
+  private pending = false;
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
 
@@ -139,9 +145,9 @@ export class ParallelTrainer {
     }
   }
 
-  /** True while a fit is running. */
+  /** True from a call to `fit` until its promise settles. */
   get busy(): boolean {
-    return this.claimed;
+    return this.pending;
   }
 
   /**
@@ -150,11 +156,11 @@ export class ParallelTrainer {
    * calling thread after each epoch, with the model already holding that epoch's weights, while
    * the workers wait for it. If the fit fails, the promise rejects with the worker's error, and
    * the model keeps the weights it last received (those from before the fit, or of the last
-   * epoch reported to `onEpoch`).
+   * epoch reported to `onEpoch`). One fit at a time per trainer.
    */
   async fit(data: ParallelFitData, options: FitOptions = {}): Promise<FitResult> {
     this.checkUsable();
-    if (this.claimed) throw new Error("this trainer is already running a fit; wait for it to finish");
+    if (this.pending) throw new Error("this trainer is already running a fit; wait for it to finish");
     const epochs = options.epochs ?? 10;
     const batchSize = options.batchSize ?? 32;
     if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer, got ${epochs}`);
@@ -169,18 +175,21 @@ export class ParallelTrainer {
     const workerOptions = { ...rest };
     delete (workerOptions as ParallelFitOptions).workers;
 
-    this.claimed = true;
+    this.pending = true;
     try {
       await this.ready;
+      // A fit whose caller was already told it failed may still be winding down in the workers.
       await this.idle;
       this.checkUsable();
     } catch (err) {
-      this.claimed = false;
+      this.pending = false;
       throw err;
     }
     const paramCount = parameterCount(specs);
+    const id = ++this.fits;
     const command: FitCommand = {
       type: "fit",
+      fit: id,
       seqBase: Atomics.load(this.ctrl, CTRL.SEQ),
       train,
       validation,
@@ -197,33 +206,36 @@ export class ParallelTrainer {
     return new Promise<FitResult>((resolve, reject) => {
       let leaderFinished!: () => void;
       this.idle = new Promise<void>((r) => (leaderFinished = r));
-      this.current = { resolve, reject, onEpoch, epochsHandled: 0, callbackError: undefined, settled: false, causeTimer: null, leaderFinished };
+      const fit: FitRecord = { id, resolve, reject, onEpoch, epochsHandled: 0, callbackError: undefined, settled: false, leaderDone: false, causeTimer: null, leaderFinished };
+      this.current = fit;
       this.hold(true);
       try {
         for (const w of this.threads) w.postMessage(command);
       } catch (err) {
-        // Options that cannot be cloned to another thread (a function, a class instance…).
-        this.finishLeader();
-        this.settle(err instanceof Error ? err : new Error(String(err)));
+        // An option that cannot be cloned to another thread (a function, a class instance…):
+        // the structured clone fails before anything is sent, to the first worker already.
+        this.finishLeader(fit);
+        this.settle(fit, err instanceof Error ? err : new Error(String(err)));
       }
     });
   }
 
   /** Asks a running fit to end after the current minibatch; it resolves with reason "stopped". */
   stop(): void {
-    if (this.claimed) Atomics.store(this.ctrl, CTRL.STOP, 1);
+    if (this.pending) Atomics.store(this.ctrl, CTRL.STOP, 1);
   }
 
-  /**
-   * Terminates every worker thread; a fit still running rejects. Safe to call more than once.
-   */
+  /** Terminates every worker thread; a fit still running rejects. Safe to call more than once. */
   close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
         Atomics.store(this.ctrl, CTRL.STOP, 1);
         raiseError(this.ctrl);
-        if (this.current) this.settle(new Error("the parallel trainer was closed during training"));
-        this.finishLeader();
+        const fit = this.current;
+        if (fit) {
+          this.settle(fit, new Error("the parallel trainer was closed during training"));
+          this.finishLeader(fit);
+        }
         await Promise.all(this.threads.map((w) => w.terminate()));
       })();
     }
@@ -245,7 +257,7 @@ export class ParallelTrainer {
 
   private onMessage(k: number, message: WorkerToMain): void {
     const fit = this.current;
-    if (!fit) return;
+    if (message.type === "ready" || !fit || message.fit !== fit.id) return;
     switch (message.type) {
       case "epoch": {
         // The leader waits for the acknowledgement below, so the shared weights hold still.
@@ -267,52 +279,48 @@ export class ParallelTrainer {
         copyParameters(this.model, this.weights, "fromShared");
         const last = result.history[result.history.length - 1];
         this.model.training = { epochs: result.history.length, loss: last?.loss, valLoss: last?.valLoss ?? null, bestEpoch: result.bestEpoch };
-        this.finishLeader();
-        if (fit.callbackError !== undefined) {
-          const e = fit.callbackError;
-          this.settle(e instanceof Error ? e : new Error(String(e)));
-        } else {
-          this.settle(null, result);
-        }
+        this.finishLeader(fit);
+        const e = fit.callbackError;
+        if (e !== undefined) this.settle(fit, e instanceof Error ? e : new Error(String(e)));
+        else this.settle(fit, null, result);
         return;
       }
       case "error": {
-        if (k === 0) this.finishLeader();
+        if (k === 0) this.finishLeader(fit);
         const err = new Error(message.message);
         if (message.stack) err.stack = `${err.name}: ${message.message}\n    (in training worker ${k})\n${message.stack.split("\n").slice(1).join("\n")}`;
         if (!message.secondary) {
-          this.settle(err);
+          this.settle(fit, err);
         } else if (!fit.causeTimer && !fit.settled) {
-          fit.causeTimer = setTimeout(() => this.settle(err), CAUSE_GRACE_MS);
+          fit.causeTimer = setTimeout(() => this.settle(fit, err), CAUSE_GRACE_MS);
         }
         return;
       }
-      default:
-        return;
     }
   }
 
-  /** The leader is done with the current fit: a new one may start. */
-  private finishLeader(): void {
-    const fit = this.current;
-    if (fit) fit.leaderFinished();
+  /** The leader is done with `fit`: the next fit may start. */
+  private finishLeader(fit: FitRecord): void {
+    if (fit.leaderDone) return;
+    fit.leaderDone = true;
+    fit.leaderFinished();
+    this.release(fit);
   }
 
-  /** Tells the caller how the fit ended (once), and releases the trainer when the leader is done too. */
-  private settle(err: Error | null, result?: FitResult): void {
-    const fit = this.current;
-    if (!fit || fit.settled) return;
+  /** Tells the caller how the fit ended, once. */
+  private settle(fit: FitRecord, err: Error | null, result?: FitResult): void {
+    if (fit.settled) return;
     fit.settled = true;
     if (fit.causeTimer) clearTimeout(fit.causeTimer);
+    if (this.current === fit) this.pending = false;
     if (err) fit.reject(err);
     else fit.resolve(result as FitResult);
-    void this.idle.then(() => {
-      if (this.current === fit) {
-        this.current = null;
-        this.claimed = false;
-        if (!this.closing) this.hold(false);
-      }
-    });
+    this.release(fit);
+  }
+
+  /** Once a fit is both settled and finished by the leader, idle workers stop holding the process. */
+  private release(fit: FitRecord): void {
+    if (fit.settled && fit.leaderDone && this.current === fit && !this.closing) this.hold(false);
   }
 
   /** A worker died: nothing can be trusted about the shared state any more. */
@@ -320,8 +328,11 @@ export class ParallelTrainer {
     if (this.failure || this.closing) return;
     this.failure = err;
     raiseError(this.ctrl);
-    if (this.current) this.settle(err);
-    this.finishLeader();
+    const fit = this.current;
+    if (fit) {
+      this.settle(fit, err);
+      this.finishLeader(fit);
+    }
     void this.close();
   }
 }

@@ -4,7 +4,7 @@ import { endFit, runLeader } from "./leader";
 import { runHelper } from "./helper";
 import { CTRL, MainToWorker, WorkerInit, WorkerToMain } from "./protocol";
 import { modelOverSharedWeights } from "./shared";
-import { PeerFailedError, raiseError, waitForValue } from "./sync";
+import { PeerFailedError, waitForValue } from "./sync";
 
 /**
  * Entry point of a training worker (started by ParallelTrainer from the compiled file). The
@@ -23,41 +23,35 @@ function post(message: WorkerToMain): void {
   port.postMessage(message);
 }
 
-function report(err: unknown): void {
+function report(fit: number, err: unknown): void {
   const secondary = err instanceof PeerFailedError;
   const e = err instanceof Error ? err : new Error(String(err));
-  post({ type: "error", message: e.message, stack: e.stack, secondary });
+  post({ type: "error", fit, message: e.message, stack: e.stack, secondary });
 }
 
 port.on("message", (command: MainToWorker) => {
   if (command.type !== "fit") return;
   if (init.role === "helper") {
-    try {
-      runHelper(model, command, init.part, init.parts, ctrl);
-    } catch (err) {
-      // Report first, then raise the flag: the main thread should hold the cause before the
-      // leader's "another thread failed" reaches it.
-      report(err);
-      raiseError(ctrl);
-    }
+    runHelper(model, command, init.part, init.parts, ctrl, (err) => report(command.fit, err));
     return;
   }
   let epochsSent = 0;
   const onEpoch = (info: EpochInfo): void => {
     if (!command.waitForEpochAck) return;
-    post({ type: "epoch", info });
+    post({ type: "epoch", fit: command.fit, info });
     epochsSent++;
     // The main thread reads the weights and runs the user's callback while we hold still.
     waitForValue(ctrl, CTRL.ACK, epochsSent);
   };
   try {
     const result = runLeader(model, command, init.parts, ctrl, onEpoch);
-    endFit(ctrl);
-    post({ type: "done", result });
+    endFit(ctrl, init.parts);
+    post({ type: "done", fit: command.fit, result });
   } catch (err) {
-    // The end signal alone releases the helpers, whether they are computing or waiting.
-    endFit(ctrl);
-    report(err);
+    // Helpers still computing or waiting are released by the end, not by the error flag: they
+    // did nothing wrong, and this way no fit can start before they are out.
+    endFit(ctrl, init.parts);
+    report(command.fit, err);
   }
 });
 

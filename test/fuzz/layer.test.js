@@ -1,7 +1,7 @@
 "use strict";
 const assert = require("assert");
 const { helper, NODES, tmpUserDir } = require("../helpers/nodes");
-const { feed, observers, withCatalogue, watchProcess, heapAfterGc, forgetSpyHistory, sleep } = require("../helpers/fuzz");
+const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapAfterGc, forgetSpyHistory, hugeValues, sleep } = require("../helpers/fuzz");
 
 const COUNT = 3000;
 
@@ -25,7 +25,7 @@ function make(fz) {
     const payload = shape === 0 ? Array.from({ length: T }, () => fz.normal()) : shape === 1 ? fz.batch(1, T, 1)[0] : fz.batch(1 + fz.int(4), T, 1);
     return { msg: { topic, payload }, expect: "ok" };
   }
-  if (r < 30) return { msg: { topic, payload: fz.batch(2, 3, 2) }, expect: "error", note: "two features for a one-feature layer" };
+  if (r < 30) return { msg: { topic, payload: fz.batch(2, 3, 2) }, expect: topic === "reset" ? "ok" : "error", note: "two features for a one-feature layer" };
   if (r < 35) return { msg: { topic }, expect: topic === "reset" ? "ok" : "error", note: "no payload" };
   if (r < 40) return { msg: { topic, payload: fz.batch(2, 4, 1), rnn: fz.forgedRun(["layer", "out", "catch"]) }, expect: "ok", note: "forged msg.rnn" };
   if (r < 45) return { msg: { topic, payload: fz.anyJunk(), rnn: fz.forgedRun(["layer"]) }, expect: topic === "reset" ? "either" : "error", note: "forged msg.rnn, junk payload" };
@@ -59,6 +59,7 @@ describe("fuzz: rnn layer", function () {
       });
       layer.receive({ topic: "probe-before", payload: probe });
       await sleep(20);
+      hugeValues(); // made before the first measurement: they are shared test data, not the node's
       forgetSpyHistory(helper);
       const heapBefore = heapAfterGc();
 
@@ -75,14 +76,8 @@ describe("fuzz: rnn layer", function () {
       // A topic never used before starts from h = 0, exactly as the probe did before the fuzzing.
       layer.receive({ topic: "probe-after", payload: probe });
       await sleep(20);
-      const crashes = report.thrown.length + report.missing.length + report.both.length + watch.problems.length;
-      console.log(`      rnn-layer: ${report.tried} messages tried, ${crashes} crashes, ${report.errors} refused with an error, ${report.completed} handled; heap after GC ${heapBefore.mb.toFixed(1)} → ${heapAfter.mb.toFixed(1)} MB${heapAfter.gc ? "" : " (no GC available)"}`);
-      assert.deepStrictEqual(report.thrown, [], "receive() never throws");
-      assert.deepStrictEqual(watch.problems, [], "no uncaught exception or unhandled rejection");
-      assert.deepStrictEqual(report.missing, [], "every message ends with done() or done(err)");
-      assert.deepStrictEqual(report.both, [], "no message ends twice");
-      assert.deepStrictEqual(report.wrong, [], "valid messages are handled, malformed ones refused");
-      assert.deepStrictEqual(report.unclear, [], "every error is a clear sentence");
+      printReport("rnn-layer", report, watch.problems, heapBefore, heapAfter);
+      assertClean(assert, report, watch.problems);
       assert.ok(report.tried >= COUNT);
       assert.ok(heapAfter.mb - heapBefore.mb < 64, `heap grew by ${(heapAfter.mb - heapBefore.mb).toFixed(1)} MB`);
       assert.strictEqual(outputs.length, 2);

@@ -89,8 +89,9 @@ function forgetSpyHistory(helper) {
 /** Records uncaught exceptions and unhandled rejections while installed. */
 function watchProcess() {
   const problems = [];
-  const onException = (err) => problems.push(`uncaughtException: ${err && err.stack ? err.stack : err}`);
-  const onRejection = (err) => problems.push(`unhandledRejection: ${err && err.stack ? err.stack : err}`);
+  const text = (err) => (err && err.stack ? err.stack.split("\n").slice(0, 4).join(" | ") : String(err));
+  const onException = (err) => problems.push(`uncaughtException: ${text(err)}`);
+  const onRejection = (err) => problems.push(`unhandledRejection: ${text(err)}`);
   process.on("uncaughtException", onException);
   process.on("unhandledRejection", onRejection);
   return {
@@ -236,7 +237,7 @@ class Fuzzer {
   numeric() {
     return this.pick(NUMERIC)();
   }
-  /** A ragged or wrongly-shaped nested array of numbers. */
+  /** A nested array of numbers with random (often ragged) lengths: sometimes a valid batch. */
   ragged() {
     const B = 1 + this.int(3);
     return Array.from({ length: B }, () => Array.from({ length: 1 + this.int(4) }, () => Array.from({ length: 1 + this.int(3) }, () => this.normal())));
@@ -250,10 +251,7 @@ class Fuzzer {
   }
   /** Anything at all, malformed for every node. */
   anyJunk() {
-    const r = this.int(10);
-    if (r < 6) return this.junk();
-    if (r < 8) return this.ragged();
-    return this.cyclic();
+    return this.int(10) < 8 ? this.junk() : this.cyclic();
   }
   /** A topic: mostly commands no node knows, sometimes not a string at all. */
   topic(commands) {
@@ -336,11 +334,13 @@ async function feed(helper, { target, count, seed, make, huge = null, every = 20
     try {
       node.receive(msg);
     } catch (err) {
-      thrown.push(`${id}${note ? ` (${note})` : ""}: ${err && err.stack ? err.stack : err}`);
+      // The first lines are enough to tell where it came from (a stack overflow's trace is endless).
+      const text = err && err.stack ? err.stack.split("\n").slice(0, 4).join(" | ") : String(err);
+      thrown.push(`${id}${note ? ` (${note})` : ""}: ${text}`);
     }
   };
   const hugeList = hugeValues();
-  const hugeAt = new Set(Array.from({ length: hugeList.length * 2 }, (_, k) => Math.floor(((k + 1) * count) / (hugeList.length * 2 + 1))));
+  const hugeAt = new Set(Array.from({ length: hugeList.length }, (_, k) => Math.floor(((k + 1) * count) / (hugeList.length + 1))));
   let hugeIndex = 0;
   for (let i = 0; i < count; i++) {
     const { msg, expect, note } = make(fuzzer, i);
@@ -392,6 +392,29 @@ async function feed(helper, { target, count, seed, make, huge = null, every = 20
   };
 }
 
+/** Prints the figures of one fuzzing run (console.log: they are part of what the tests report). */
+function printReport(name, report, problems, heapBefore, heapAfter) {
+  const crashes = report.thrown.length + report.missing.length + report.both.length + problems.length;
+  const heap = heapBefore && heapAfter ? `; heap after GC ${heapBefore.mb.toFixed(1)} → ${heapAfter.mb.toFixed(1)} MB${heapAfter.gc ? "" : " (no GC available)"}` : "";
+  console.log(`      ${name}: ${report.tried} messages tried, ${crashes} crashes, ${report.errors} refused with an error, ${report.completed} handled${heap}`);
+  if (process.env.FUZZ_DEBUG) {
+    for (const k of ["thrown", "missing", "both", "wrong", "unclear"]) if (report[k].length) console.log(k, report[k].slice(0, 10));
+    console.log(report.sampleErrors.join("\n"));
+  }
+  return crashes;
+}
+
+/** The assertions every fuzzing run must pass. */
+function assertClean(assert, report, problems) {
+  const few = (list) => list.slice(0, 10);
+  assert.deepStrictEqual(few(report.thrown), [], "receive() never throws");
+  assert.deepStrictEqual(few(problems), [], "no uncaught exception or unhandled rejection");
+  assert.deepStrictEqual(few(report.missing), [], "every message ends with done() or done(err)");
+  assert.deepStrictEqual(few(report.both), [], "no message ends twice");
+  assert.deepStrictEqual(few(report.wrong), [], "valid messages are handled, malformed ones refused");
+  assert.deepStrictEqual(few(report.unclear), [], "every error is a clear sentence");
+}
+
 /** Catch (every node of the tab) and Complete (the node under test) wired to helper nodes. */
 function observers(target, z = "f1") {
   return [
@@ -405,6 +428,8 @@ function observers(target, z = "f1") {
 module.exports = {
   Fuzzer,
   feed,
+  printReport,
+  assertClean,
   observers,
   withCatalogue,
   unclearReason,

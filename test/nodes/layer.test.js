@@ -35,6 +35,13 @@ function assertClose(actual, expected, tol, path = "") {
   }
 }
 
+/** A training record as an rnn sequence node makes it (3 features, 2 targets). */
+const RUN = {
+  id: "run1", phase: "train", epoch: 1, epochs: 1, batch: 1, batches: 1, valBatches: 0, source: "seq", layers: [],
+  window: { length: 4, horizon: 1, features: ["a", "b", "c"], targets: ["a", "b"] },
+  scaler: { kind: "none", features: { offset: [0, 0, 0], scale: [1, 1, 1] }, targets: { offset: [0, 0], scale: [1, 1] } },
+};
+
 // Two sequences of 4 steps, 3 features each.
 const BATCH = [
   [[0.1, -0.2, 0.3], [0.5, 0.1, -0.4], [-0.3, 0.2, 0.9], [0.0, 0.7, -0.1]],
@@ -123,7 +130,7 @@ describe("rnn layer node", function () {
     await helper.load(NODES, flowWith({}));
     const node = helper.getNode("layer");
     const out = collect(helper.getNode("out"));
-    const rnn = { id: "run1", phase: "train", epoch: 1, epochs: 1, batch: 1, batches: 1, valBatches: 0, source: "seq", scaler: null, window: null, layers: [{ id: "before", key: "k0" }] };
+    const rnn = { ...RUN, layers: [{ id: "before", key: "k0" }] };
     node.receive({ topic: "train", payload: BATCH, target: null, rnn });
     node.receive({ topic: "validate", payload: BATCH, target: null, rnn: { ...rnn, phase: "validate" } });
     await waitFor(() => out.length === 2, 2000, "two outputs");
@@ -140,7 +147,7 @@ describe("rnn layer node", function () {
     const node = helper.getNode("layer");
     const out = collect(helper.getNode("out"));
     const caught = collect(helper.getNode("errors"));
-    const rnn = { id: "run1", phase: "train", epoch: 1, epochs: 1, batch: 1, batches: 1, valBatches: 0, source: "seq", scaler: null, window: null, layers: [] };
+    const rnn = RUN;
     node.receive({ payload: BATCH });
     node.receive({});
     node.receive({ payload: "1,2,3" });

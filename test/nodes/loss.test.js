@@ -12,8 +12,14 @@ function flowWith(config) {
   ]);
 }
 
+/** A training record as an rnn sequence node makes it (one feature, no scaling unless given). */
 function run(phase, extra = {}) {
-  return { id: "run1", phase, epoch: 1, epochs: 1, batch: 1, batches: 1, valBatches: 1, source: "seq", window: null, layers: [], ...extra };
+  return {
+    id: "run1", phase, epoch: 1, epochs: 1, batch: 1, batches: 1, valBatches: 1, source: "seq", layers: [],
+    window: { length: 3, horizon: 1, features: ["value"], targets: ["value"] },
+    scaler: { kind: "none", features: { offset: [0], scale: [1] }, targets: { offset: [0], scale: [1] } },
+    ...extra,
+  };
 }
 
 // Outputs 1, 2, 4 against targets 0, 2, 1: errors 1, 0, 3.

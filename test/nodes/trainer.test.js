@@ -120,7 +120,11 @@ describe("rnn trainer node", function () {
     const caught = collect(helper.getNode("errors"));
     const trainer = helper.getNode("trainer");
     trainer.receive({ topic: "hello", payload: 1 });
-    trainer.receive({ payload: [[[1]]], rnn: { id: "r", phase: "train", epoch: 1, epochs: 1, batch: 1, batches: 1, valBatches: 0, source: "nowhere", layers: [] } });
+    trainer.receive({ payload: [[[1]]], rnn: {
+      id: "r", phase: "train", epoch: 1, epochs: 1, batch: 1, batches: 1, valBatches: 0, source: "nowhere", layers: [],
+      window: { length: 1, horizon: 1, features: ["value"], targets: ["value"] },
+      scaler: { kind: "none", features: { offset: [0], scale: [1] }, targets: { offset: [0], scale: [1] } },
+    } });
     await waitFor(() => caught.length === 2, 2000, "two errors");
     assert.match(caught[0].error.message, /expected a training batch from rnn loss \(msg.rnn\), or msg.topic "stop", "save" or "reset"/);
     assert.match(caught[1].error.message, /passed no rnn layer/);
