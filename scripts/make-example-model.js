@@ -6,7 +6,7 @@ const fs = require("fs");
 const path = require("path");
 const { Model, prepareDataset, formatModelText, validateModelJSON } = require("../dist/src");
 
-const OUT = path.join(__dirname, "..", "examples", "models", "sine-rnn.json");
+const OUT = path.join(__dirname, "..", "models", "sine-rnn.json");
 const WINDOW = 24;
 const PERIOD = 50;
 
