@@ -132,18 +132,26 @@ async function main() {
   // --- Inference ---------------------------------------------------------------------------
   console.log('## inference: forecast of one window of 24 (µs per call)');
   const inferRows = [];
+  const inferRaw = [];
   let oursUs = 0;
   // Both plain variants forecast one window with the same code, so it is timed once.
   for (const m of [oursFast, oursReference, yardstick]) {
     const s = await bench.timeCalls(m.predictOne, m === oursReference ? REFERENCE_INFERENCE : INFERENCE);
     if (m === oursFast) oursUs = s.median;
     const name = m === yardstick ? 'plain loop' : m.name;
+    inferRaw.push({ name, ...s });
     inferRows.push([name, `${s.runs}×${s.reps}`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round(1e6 / s.median), ratio(s.median, oursUs)]);
   }
   bench.printTable(['implementation', 'rounds×calls', 'min', 'median', 'max', 'calls/s', 'time ÷ ours fast'], inferRows);
   console.log('min/median/max are over rounds; each round is the mean of its calls.');
   console.log('ours: model.predict on a nested 1×24×1 array, returning the nested 1×24×1 outputs of every step;');
   console.log('plain loop: a Float64Array of 24 in, the last output into a reused buffer (no conversion).');
+  bench.writeJsonIfAsked({
+    bench: 'core',
+    ok: allOk,
+    training: impls.map((m) => ({ name: m.name, ...epochTimes.get(m) })),
+    inference: inferRaw,
+  });
 }
 
 main().catch((err) => {

@@ -321,6 +321,12 @@ async function main() {
     }),
   );
   console.log('min/median/max are over rounds; each round is the mean of its calls.');
+  bench.writeJsonIfAsked({
+    bench: 'peers',
+    ok: allOk,
+    training: contenders.map((c) => ({ name: c.name, ...times.get(c), warmup: RUNS.warmup })),
+    inference: infer.map(([c], i) => ({ name: c.name, ...inferTimes[i] })),
+  });
 }
 
 main().catch((err) => {

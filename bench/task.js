@@ -200,6 +200,16 @@ function describeTask(data) {
   );
 }
 
+/**
+ * With `--json <file>` on the command line, writes the figures of a run there (what
+ * scripts/plot-bench.js draws from); without it, does nothing.
+ */
+function writeJsonIfAsked(results) {
+  const i = process.argv.indexOf('--json');
+  if (i < 0 || !process.argv[i + 1]) return;
+  require('fs').writeFileSync(process.argv[i + 1], JSON.stringify({ machine: machine(), ...results }, null, 2));
+}
+
 module.exports = {
   core,
   TASK,
@@ -219,4 +229,5 @@ module.exports = {
   fmt,
   printTable,
   describeTask,
+  writeJsonIfAsked,
 };

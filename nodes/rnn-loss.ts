@@ -57,13 +57,18 @@ export = function register(RED: NodeAPI): void {
         const wrap = (v: unknown) => (depth === 3 ? v : depth === 2 ? [v] : Array.isArray(v) ? [v.map((x) => (x === null ? null : [x]))] : v);
         const nested = wrap(msg.payload) as number[][][];
         const O = nested[0][0].length;
-        const packed = packInputs(nested, O, "msg.payload");
-        const target = packTargets(wrap(msg.target), packed, O, "msg.target");
         const rnn = isRunInfo(msg.rnn) ? msg.rnn : null;
+        // In a training run the layers pass on outputs that overflowed (weights blown up by too
+        // large a step). The batch then gets a non-finite loss, which the trainer refuses and
+        // undoes; an error here would instead leave the run waiting for an acknowledgement.
+        const overflow = rnn !== null && hasNonFinite(nested);
+        const packed = packInputs(overflow ? finiteCopy(nested) : nested, O, "msg.payload");
+        if (overflow) packed.data.fill(NaN);
+        const target = packTargets(wrap(msg.target), packed, O, "msg.target");
         const g = outputActivation(rnn?.layers, O);
         const training = rnn?.phase === "train";
         const result = computeLoss(loss, packed.data, target, O, g, { delta, valueOnly: !training });
-        msg.loss = result.count > 0 ? result.loss : null as unknown as number;
+        msg.loss = result.count > 0 && Number.isFinite(result.loss) ? result.loss : null as unknown as number;
         if (rnn) {
           const key = RED.util.generateId();
           records.set(key, { runId: rnn.id, loss: result.loss, count: result.count, dY: training ? result.dY : null, dYIsLogit: result.dYIsLogit });
@@ -84,6 +89,21 @@ export = function register(RED: NodeAPI): void {
       records.clear();
       done();
     });
+  }
+
+  function isNonFinite(v: unknown): boolean {
+    return typeof v === "number" && !Number.isFinite(v);
+  }
+
+  /** Whether a B×T×O batch of outputs holds NaN or ±Infinity (its shape is checked later). */
+  function hasNonFinite(nested: unknown[]): boolean {
+    return nested.some((seq) => Array.isArray(seq) && seq.some((step) => (Array.isArray(step) ? step.some(isNonFinite) : isNonFinite(step))));
+  }
+
+  /** The same batch with every non-finite number replaced by 0, for the shape checks of packing. */
+  function finiteCopy(nested: unknown[]): unknown[] {
+    const fix = (v: unknown) => (isNonFinite(v) ? 0 : v);
+    return nested.map((seq) => (Array.isArray(seq) ? seq.map((step) => (Array.isArray(step) ? step.map(fix) : fix(step))) : seq));
   }
 
   /** Metrics after undoing the scaling: x = x_scaled · scale + offset per target column. */

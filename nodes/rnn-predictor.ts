@@ -205,7 +205,7 @@ export = function register(RED: NodeAPI): void {
           try {
             return toRow(v, u.features);
           } catch (e) {
-            throw new Error(t("errors.badPayload", { message: `${what}: ${errorMessage(e)}` }));
+            throw new Error(t("errors.badPayload", { message: `${what}: ${errorMessage(e).replace(/^reading: /, "")}` }));
           }
         };
 

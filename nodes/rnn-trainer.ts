@@ -153,6 +153,8 @@ export = function register(RED: NodeAPI): void {
     let loading: Promise<void> = Promise.resolve();
     /** Tokens of the last batches used, across runs: a fanned-out copy of a run's last batch is still known. */
     const recentTokens = new BoundedMap<string, true>(64);
+    /** Runs that ended here (stop, timeout, redeploy of the sequence): their late batches are dropped quietly. */
+    const endedRuns = new BoundedMap<string, true>(16);
     /** Why the model file could not be read at deploy; while set, the file is never written over. */
     let unreadable: string | null = null;
     let unreadableReported = false;
@@ -292,6 +294,7 @@ export = function register(RED: NodeAPI): void {
       if (!run) return;
       const r = run;
       run = null;
+      endedRuns.set(r.id, true);
       const layers = currentLayers();
       // Put back the weights of the best epoch (the run may have wandered off after it).
       if (r.best && layers) {
@@ -538,10 +541,16 @@ export = function register(RED: NodeAPI): void {
           done();
           return;
         }
+        // A batch of a run that already ended (stopped, timed out, its sequence closed by a
+        // redeploy) was in flight when it ended: nothing to do with it, and nothing to report.
+        if (endedRuns.get(info.id)) {
+          done();
+          return;
+        }
         // Only the batch its sequence node waits for may change anything here: a replayed, edited or
         // forged record is refused before it can end the current run or touch the weights.
         const source = findApi<SequenceNodeApi>(RED, info.source, "rnn-sequence");
-        if (!source) throw new Error(`the rnn sequence node ${JSON.stringify(info.source)} that sent this batch is not deployed`);
+        if (!source) throw new Error(`msg.rnn.source ${JSON.stringify(info.source)} is not a deployed rnn sequence node, so this batch cannot be acknowledged`);
         if (!source.inFlight(info.id, token)) throw new Error("this batch is not the one its rnn sequence node is waiting for (replayed, duplicated after the run ended, or altered on its way): ignored");
         accepted = true;
         recentTokens.set(token, true);

@@ -353,7 +353,8 @@ function copyTraining(value: unknown): TrainingJSON {
   if (out.epochs !== undefined && (typeof out.epochs !== "number" || !Number.isInteger(out.epochs) || out.epochs < 0)) {
     fail("training.epochs", `expected a non-negative integer (got ${describe(out.epochs)})`);
   }
-  if (out.loss !== undefined && typeof out.loss !== "number") fail("training.loss", `expected a number (got ${describe(out.loss)})`);
+  // null: no finite training loss yet (e.g. every step of the last epoch was refused), as TrainingJSON allows.
+  if (out.loss !== undefined && out.loss !== null && typeof out.loss !== "number") fail("training.loss", `expected a number or null (got ${describe(out.loss)})`);
   if (out.valLoss !== undefined && out.valLoss !== null && typeof out.valLoss !== "number") {
     fail("training.valLoss", `expected a number or null (got ${describe(out.valLoss)})`);
   }

@@ -29,6 +29,9 @@ function describe(value: unknown): string {
   if (value === undefined) return "undefined";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
+  // A function's String() is its whole source text: not something to paste into an error.
+  if (typeof value === "function") return "a function";
+  if (typeof value === "bigint") return `${value}n (a BigInt)`;
   return String(value);
 }
 
@@ -212,7 +215,10 @@ export function toRow(reading: unknown, fields?: string[]): number[] {
     if (names && names.length !== src.length) {
       throw new Error(`reading: expected ${names.length} values (${names.join(", ")}), got ${src.length}`);
     }
-    return src.map((v, c) => toFinite(v, null, names ? names[c] : String(c)));
+    // A loop, not map: map skips the holes of a sparse array and would let them through as gaps.
+    const row = new Array<number>(src.length);
+    for (let c = 0; c < src.length; c++) row[c] = toFinite(src[c], null, names ? names[c] : String(c));
+    return row;
   }
   if (kind === "object") {
     const src = reading as Record<string, unknown>;

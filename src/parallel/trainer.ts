@@ -90,6 +90,8 @@ export class ParallelTrainer {
   private fits = 0;
   /** From a call to `fit` until its promise settles. */
   private pending = false;
+  /** `stop()` was called during the current call to `fit`, maybe before its command went out. */
+  private stopRequested = false;
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
 
@@ -176,6 +178,7 @@ export class ParallelTrainer {
     delete (workerOptions as ParallelFitOptions).workers;
 
     this.pending = true;
+    this.stopRequested = false;
     try {
       await this.ready;
       // A fit whose caller was already told it failed may still be winding down in the workers.
@@ -200,7 +203,7 @@ export class ParallelTrainer {
     };
     copyParameters(this.model, this.weights, "toShared");
     Atomics.store(this.ctrl, CTRL.ERROR, 0);
-    Atomics.store(this.ctrl, CTRL.STOP, 0);
+    Atomics.store(this.ctrl, CTRL.STOP, this.stopRequested ? 1 : 0);
     Atomics.store(this.ctrl, CTRL.ACK, 0);
 
     return new Promise<FitResult>((resolve, reject) => {
@@ -222,7 +225,9 @@ export class ParallelTrainer {
 
   /** Asks a running fit to end after the current minibatch; it resolves with reason "stopped". */
   stop(): void {
-    if (this.pending) Atomics.store(this.ctrl, CTRL.STOP, 1);
+    if (!this.pending) return;
+    this.stopRequested = true;
+    Atomics.store(this.ctrl, CTRL.STOP, 1);
   }
 
   /** Terminates every worker thread; a fit still running rejects. Safe to call more than once. */

@@ -1,0 +1,359 @@
+"use strict";
+// The editor in a real browser: `npm start`'s Node-RED on a free port with a fresh user directory,
+// driven through headless Chromium the way a person uses it (palette, help, Import → Examples,
+// Deploy, the debug sidebar, edit dialogs). Run with `npm run test:e2e` after a build.
+//
+// Every wait is on a condition the page can show (an element, a status, a debug message); none is
+// a fixed sleep. The bounds are generous: they catch a flow that does not run, not a slow machine.
+const assert = require("assert");
+const fs = require("fs");
+const net = require("net");
+const os = require("os");
+const path = require("path");
+const { spawn } = require("child_process");
+const { chromium } = require("playwright-core");
+
+const root = path.join(__dirname, "..", "..");
+const pkg = require(path.join(root, "package.json"));
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const SCREENSHOT = path.join(root, "docs", "screenshots", "editor-training.png");
+const TYPES = ["rnn-sequence", "rnn-layer", "rnn-loss", "rnn-trainer", "rnn-predictor"];
+const EXAMPLES = fs.readdirSync(path.join(root, "examples")).filter((f) => f.endsWith(".json")).sort().map((f) => f.replace(/\.json$/, ""));
+const SINE = EXAMPLES.find((n) => n.startsWith("01 "));
+
+/** The example's nodes, to find them on the canvas by id (an import from Examples keeps the ids). */
+function exampleNodes(name) {
+  return JSON.parse(fs.readFileSync(path.join(root, "examples", `${name}.json`), "utf8"));
+}
+
+function nodeId(name, type, nodeName) {
+  const n = exampleNodes(name).find((m) => m.type === type && (nodeName === undefined || m.name === nodeName));
+  assert.ok(n, `example "${name}" has a ${type} node${nodeName ? ` named "${nodeName}"` : ""}`);
+  return n.id;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Text of the first paragraph of a node's help file, as the help sidebar shows it. */
+function helpIntro(type) {
+  const html = fs.readFileSync(path.join(root, "nodes", "locales", "en-US", `${type}.html`), "utf8");
+  const p = /<p>([\s\S]*?)<\/p>/.exec(html);
+  assert.ok(p, `${type}.html has a first paragraph`);
+  return p[1].replace(/<[^>]+>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&").replace(/\s+/g, " ").trim();
+}
+
+const squash = (s) => s.replace(/\s+/g, " ").trim();
+
+describe("the editor in a real browser (Chromium)", function () {
+  this.timeout(600000);
+  let userDir;
+  let server;
+  let output = "";
+  let browser;
+  let page;
+  let base;
+  const pageErrors = [];
+  const external = new Set();
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), "rnn-e2e-"));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}/`;
+    server = spawn(process.execPath, [path.join(root, "scripts", "start.js")], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), RNN_USER_DIR: userDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Node-RED did not start within 60 s:\n${output}`)), 60000);
+      const onData = (chunk) => {
+        output += chunk;
+        if (output.includes("Started flows")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      server.stdout.on("data", onData);
+      server.stderr.on("data", onData);
+      server.on("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`Node-RED exited (${code}) before starting:\n${output}`));
+      });
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+    page.setDefaultTimeout(30000);
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    // The test runs offline: anything not served by this Node-RED (the palette catalogue) is refused.
+    await page.route((url) => !url.href.startsWith(base), (route) => {
+      external.add(route.request().url().split("?")[0]);
+      return route.abort();
+    });
+    await page.goto(base);
+    await page.waitForSelector("#red-ui-palette-container-rnn .red-ui-palette-node");
+    await page.click("#red-ui-tab-debug-link-button");
+  });
+
+  after(async function () {
+    if (browser) await browser.close();
+    if (server && server.exitCode === null) {
+      server.kill("SIGKILL");
+    }
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest.state === "failed" && page) {
+      const dir = path.join(root, "test-output");
+      fs.mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, `e2e-failure-${this.currentTest.title.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}.png`);
+      return page.screenshot({ path: file }).then(() => console.log(`    screenshot of the failure: ${file}\n    server output:\n${output.split("\n").slice(-30).join("\n")}`));
+    }
+  });
+
+  // ---- helpers: each does what a person does, then waits for the editor to show the result ----
+
+  async function clearDebug() {
+    await page.click("#red-ui-tab-debug-link-button");
+    await page.click("#red-ui-sidebar-debug-clear");
+    await page.waitForFunction(() => document.querySelectorAll("#red-ui-sidebar-content .red-ui-debug-msg").length === 0);
+  }
+
+  /** Waits until the debug node `debugId` has shown `count` messages whose text matches `pattern`. */
+  async function debugMessages(debugId, pattern, count, timeout) {
+    const selector = `.red-ui-debug-msg-node-${debugId}`;
+    await page.waitForFunction(
+      ({ selector, source, count }) => {
+        const re = new RegExp(source);
+        return Array.from(document.querySelectorAll(selector)).filter((e) => re.test(e.innerText)).length >= count;
+      },
+      { selector, source: pattern.source, count },
+      { timeout },
+    );
+    return page.$$eval(selector, (els) => els.map((e) => e.innerText.replace(/\s+/g, " ")));
+  }
+
+  function statusOf(id) {
+    return page.$eval(`[id="${id}"] .red-ui-flow-node-status-label`, (e) => e.textContent).catch(() => "");
+  }
+
+  async function waitForStatus(id, pattern, timeout) {
+    await page.waitForFunction(
+      ({ id, source }) => {
+        const label = document.querySelector(`[id="${id}"] .red-ui-flow-node-status-label`);
+        return !!label && new RegExp(source).test(label.textContent);
+      },
+      { id, source: pattern.source },
+      { timeout },
+    );
+    return statusOf(id);
+  }
+
+  /** Records every status the runtime sends for node `id` (a fast run changes it between two looks). */
+  async function recordStatuses(id) {
+    await page.evaluate((id) => {
+      window.__rnnStatuses = window.__rnnStatuses || {};
+      window.__rnnStatuses[id] = [];
+      RED.comms.subscribe(`status/${id}`, (topic, status) => window.__rnnStatuses[id].push(status.text || ""));
+    }, id);
+    return () => page.evaluate((id) => window.__rnnStatuses[id].slice(), id);
+  }
+
+  async function deploy() {
+    await page.waitForSelector("#red-ui-header-button-deploy:not(.disabled)");
+    await page.click("#red-ui-header-button-deploy");
+    await page.waitForSelector("#red-ui-header-button-deploy.disabled");
+  }
+
+  /** Main menu → Import → Examples → this package → `name`, into a new flow tab, placed with a click. */
+  async function importExample(name) {
+    await page.click("#red-ui-header-button-sidemenu");
+    await page.click("#menu-item-import");
+    await page.click("#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples");
+    const tree = page.locator("#red-ui-clipboard-dialog-import-tab-examples");
+    const entry = tree.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) });
+    if (!(await entry.isVisible())) await tree.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${pkg.name}$`) }).click();
+    await entry.click();
+    await page.click("#red-ui-clipboard-dialog-import-opt-new");
+    await page.click("#red-ui-clipboard-dialog-ok");
+    // Imported nodes follow the mouse until a click puts them down.
+    const box = await page.locator("#red-ui-workspace-chart").boundingBox();
+    await page.mouse.move(box.x + 60, box.y + 60, { steps: 4 });
+    await page.mouse.click(box.x + 60, box.y + 60);
+    const nodes = exampleNodes(name);
+    await page.waitForFunction((ids) => ids.every((id) => document.querySelector(`[id="${id}"]`)), nodes.filter((n) => n.type !== "comment").map((n) => n.id));
+  }
+
+  /** Double-clicks the active flow tab and deletes it, as a person clears the way. */
+  async function deleteActiveFlow() {
+    const tab = page.locator("#red-ui-workspace-tabs .red-ui-tab.active");
+    const id = await tab.getAttribute("id");
+    await tab.dblclick();
+    await page.click("#node-dialog-delete");
+    await page.waitForSelector(`[id="${id}"]`, { state: "detached" });
+    await deploy();
+  }
+
+  async function noNodeErrors() {
+    const errors = await page.$$eval(".red-ui-debug-msg-level-20", (els) => els.map((e) => e.innerText.replace(/\s+/g, " ")));
+    assert.deepStrictEqual(errors, [], "no node reported an error in the debug sidebar");
+  }
+
+  // ---- the checks ----
+
+  it("shows the five nodes under 'rnn' in the palette, with their labels and icons", async function () {
+    for (const type of TYPES) {
+      const entry = page.locator(`#red-ui-palette-container-rnn .red-ui-palette-node[data-palette-type="${type}"]`);
+      assert.strictEqual(await entry.count(), 1, `${type} in the rnn category`);
+      assert.strictEqual(squash(await entry.locator(".red-ui-palette-label").innerText()), type.replace("-", " "));
+      const icon = await entry.locator(".red-ui-palette-icon").evaluate((e) => getComputedStyle(e).backgroundImage);
+      assert.ok(icon.includes(`/${type}.svg`), `${type} shows its own icon (${icon})`);
+      const url = /url\("?([^")]+)"?\)/.exec(icon)[1];
+      const served = await page.evaluate((u) => fetch(u).then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), body: await r.text() })), url);
+      assert.strictEqual(served.status, 200, `${type} icon is served`);
+      assert.match(served.body, /<svg[\s>]/, `${type} icon is an SVG`);
+    }
+  });
+
+  it("shows each node's help in the help sidebar", async function () {
+    for (const type of TYPES) {
+      await page.click(`#red-ui-palette-container-rnn .red-ui-palette-node[data-palette-type="${type}"]`);
+      await page.click(".red-ui-popover button:has(i.fa-book)");
+      await page.waitForSelector("#red-ui-tab-help.active");
+      const intro = helpIntro(type);
+      await page.waitForFunction(
+        ({ title, intro }) => Array.from(document.querySelectorAll(".red-ui-help")).some((e) => {
+          const text = e.innerText.replace(/\s+/g, " ");
+          return text.startsWith(title) && text.includes(intro) && /Inputs/.test(text) && /Outputs/.test(text);
+        }),
+        { title: type.replace("-", " "), intro },
+      );
+    }
+    await page.click("#red-ui-tab-debug-link-button");
+  });
+
+  it("after `npm start` the sine example is deployed and forecasting, with nothing imported", async function () {
+    const trainer = nodeId(SINE, "rnn-trainer");
+    const forecasts = nodeId(SINE, "debug", "forecast vs truth");
+    // Training began when Node-RED started; the trainer's status tells how far it got.
+    assert.match(await waitForStatus(trainer, /^(epoch \d+\/\d+|done)/, 60000), /^(epoch \d+\/\d+|done)/);
+    await debugMessages(forecasts, /forecast: -?\d/, 2, 60000);
+    await waitForStatus(nodeId(SINE, "rnn-predictor"), /^→ /, 10000);
+    await noNodeErrors();
+  });
+
+  it("the 'train' button trains the started example again and the debug sidebar shows every epoch", async function () {
+    await clearDebug();
+    const trainer = nodeId(SINE, "rnn-trainer");
+    const statuses = await recordStatuses(trainer);
+    await page.click(`[id="${nodeId(SINE, "inject", "train")}"] .red-ui-flow-node-button`);
+    const epochs = await debugMessages(nodeId(SINE, "debug", "loss per epoch"), /epoch: \d+/, 5, 60000);
+    assert.ok(epochs.length >= 5);
+    await waitForStatus(trainer, /^done/, 60000);
+    assert.ok((await statuses()).some((s) => /^epoch \d+\/30/.test(s)), "the trainer's status counted the epochs");
+    await deleteActiveFlow();
+  });
+
+  for (const name of EXAMPLES.filter((n) => n !== SINE)) {
+    it(`imports "${name}" from Import → Examples, deploys it, and it shows results`, async function () {
+      await clearDebug();
+      await importExample(name);
+      await deploy();
+      if (name.startsWith("02 ")) {
+        const report = nodeId(name, "debug", "forecast and its error");
+        await debugMessages(nodeId(name, "debug", "loss per epoch"), /epoch: 1\b/, 1, 60000);
+        const shown = await debugMessages(report, /2016-01-01/, 1, 240000);
+        assert.ok(shown.some((t) => /network \d+(\.\d+)? °C vs persistence \d+(\.\d+)? °C/.test(t)), "error against persistence reported");
+        await waitForStatus(nodeId(name, "rnn-trainer"), /^done/, 10000);
+      } else if (name.startsWith("03 ")) {
+        await debugMessages(nodeId(name, "debug", "training"), /epoch: \d+/, 1, 60000);
+        await waitForStatus(nodeId(name, "rnn-predictor"), /^→ /, 60000);
+        // The simulated sensor is seeded: its first spike comes at t = 39 s.
+        const flagged = await debugMessages(nodeId(name, "debug", "anomalies"), /simulated spike: yes/, 1, 120000);
+        assert.ok(flagged.every((t) => /simulated spike: yes/.test(t)), `only spikes are flagged: ${flagged.join(" | ")}`);
+      } else if (name.startsWith("04 ")) {
+        const steps = await debugMessages(nodeId(name, "debug", "forecast vs truth"), /step: \d+/, 12, 30000);
+        assert.strictEqual(steps.length, 12);
+        await waitForStatus(nodeId(name, "rnn-predictor"), /^→ /, 10000);
+      } else if (name.startsWith("05 ")) {
+        const bars = await debugMessages(nodeId(name, "debug", "gradient per time step"), /epoch 10/, 4, 180000);
+        assert.ok(bars.some((t) => /window 50 · tanh · epoch 10/.test(t)) && bars.some((t) => /window 10 · tanh · epoch 10/.test(t)));
+      } else {
+        throw new Error(`no check written for the example "${name}"`);
+      }
+      await noNodeErrors();
+      await deleteActiveFlow();
+    });
+  }
+
+  it(`imports "${SINE}": epoch messages, a forecast and the trainer's progress appear`, async function () {
+    await clearDebug();
+    await importExample(SINE);
+    const trainer = nodeId(SINE, "rnn-trainer");
+    await deploy();
+    const statuses = await recordStatuses(trainer);
+    await debugMessages(nodeId(SINE, "debug", "loss per epoch"), /epoch: \d+/, 3, 60000);
+    await waitForStatus(trainer, /^done/, 60000);
+    await debugMessages(nodeId(SINE, "debug", "forecast vs truth"), /forecast: -?\d/, 3, 60000);
+    const seen = await statuses();
+    assert.ok(seen.some((s) => /^(epoch \d+\/30|done)/.test(s)), `the trainer's status showed progress: ${seen.join(" | ")}`);
+    await noNodeErrors();
+    // The picture for the README: the trained flow with its statuses and the debug sidebar.
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.mouse.move(5, 5);
+    await page.screenshot({ path: SCREENSHOT });
+  });
+
+  it("marks an invalid value in each node's edit dialog", async function () {
+    const cases = [
+      { type: "rnn-sequence", field: "windowLength", bad: "0" },
+      { type: "rnn-layer", field: "hiddenSize", bad: "0" },
+      { type: "rnn-loss", field: "delta", bad: "-1", before: { field: "loss", select: "huber" } },
+      { type: "rnn-trainer", field: "learningRate", bad: "0" },
+      { type: "rnn-predictor", field: "steps", bad: "0" },
+    ];
+    for (const c of cases) {
+      const id = nodeId(SINE, c.type);
+      await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
+      await page.waitForSelector(`#node-input-${c.field}`, { state: "attached" });
+      if (c.before) await page.selectOption(`#node-input-${c.before.field}`, c.before.select);
+      const input = page.locator(`#node-input-${c.field}`);
+      await input.fill(c.bad);
+      await input.press("Tab");
+      await page.waitForSelector(`#node-input-${c.field}.input-error`);
+      // Done with the bad value: the node itself carries the warning mark on the canvas.
+      await page.click("#node-dialog-ok");
+      await page.waitForSelector(`[id="${id}"] .red-ui-flow-node-error:not(.hide)`);
+      // Put things back as they were, with the editor's own undo.
+      await page.keyboard.press("Control+z");
+      await page.waitForSelector(`[id="${id}"] .red-ui-flow-node-error.hide`, { state: "attached" });
+    }
+  });
+
+  it("raised no error in the editor's pages and fetched nothing from the internet but the palette catalogue", async function () {
+    assert.deepStrictEqual(pageErrors, []);
+    assert.deepStrictEqual(Array.from(external).filter((u) => !u.startsWith("https://catalogue.nodered.org/")), []);
+  });
+
+  it("stops cleanly on Ctrl-C (SIGINT)", async function () {
+    const exited = new Promise((resolve) => server.once("exit", (code, signal) => resolve({ code, signal })));
+    server.kill("SIGINT");
+    const { code, signal } = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve({ code: "timeout" }), 20000))]);
+    assert.strictEqual(code, 0, `exit code (signal ${signal}); output:\n${output.split("\n").slice(-10).join("\n")}`);
+    assert.match(output, /Stopped flows/);
+  });
+});
