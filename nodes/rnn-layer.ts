@@ -20,20 +20,17 @@ import {
 import type { InitializerName } from "../src";
 import { LayerNodeApi } from "./shared/apis";
 import {
-  BoundedMap,
   boolField,
-  ConfigError,
+  BoundedMap,
   Done,
-  endWithError,
   enumField,
-  errorMessage,
+  fail,
   fmt,
   intField,
   isRunInfo,
   nestingDepth,
   Send,
-  short,
-  StatusThrottle,
+  setupNode,
 } from "./shared/runtime";
 
 /** Training batches whose activations a layer keeps at once (one is in flight; slack for fan-out). */
@@ -73,20 +70,10 @@ interface Cached {
 
 export = function register(RED: NodeAPI): void {
   function RnnLayerNode(this: Node, def: NodeDef): void {
-    RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, subs?: Record<string, string | number>) => RED._(`rnn-layer.${key}`, subs);
-    const status = new StatusThrottle(node);
-    let config: LayerConfig;
-    try {
-      config = readLayerConfig(def as unknown as Record<string, unknown>);
-    } catch (e) {
-      const message = errorMessage(e);
-      node.error(t("errors.badConfig", { message }));
-      node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
-      return;
-    }
+    const setup = setupNode(RED, node, def, "rnn-layer", readLayerConfig);
+    if (!setup) return;
+    const { config, t, status } = setup;
 
     let layer: RnnLayer | null = null;
     const cache = new BoundedMap<string, Cached>(MAX_CACHED_BATCHES);
@@ -197,8 +184,7 @@ export = function register(RED: NodeAPI): void {
         send(msg);
         done();
       } catch (e) {
-        status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
-        endWithError(done, msg, e);
+        fail(status, done, msg, e);
       }
     });
 

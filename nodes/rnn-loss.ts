@@ -6,29 +6,31 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { computeLoss, computeMetrics, LOSSES, LossName, OutputActivation, packInputs, packTargets } from "../src";
 import { findApi, LayerNodeApi, LossNodeApi, LossRecord } from "./shared/apis";
-import { BoundedMap, ConfigError, Done, endWithError, enumField, errorMessage, fmt, isRunInfo, nestingDepth, numField, Send, short, StatusThrottle } from "./shared/runtime";
+import {
+  BoundedMap,
+  Done,
+  enumField,
+  fail,
+  fmt,
+  isRunInfo,
+  nestingDepth,
+  numField,
+  Send,
+  setupNode,
+} from "./shared/runtime";
 
 const MAX_CACHED_BATCHES = 8;
 
 export = function register(RED: NodeAPI): void {
   function RnnLossNode(this: Node, def: NodeDef): void {
-    RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, subs?: Record<string, string | number>) => RED._(`rnn-loss.${key}`, subs);
-    const status = new StatusThrottle(node);
-    let loss: LossName;
-    let delta: number;
-    try {
-      const raw = def as unknown as Record<string, unknown>;
-      loss = enumField(raw, "loss", "mse", LOSSES);
-      delta = loss === "huber" ? numField(raw, "delta", 1, 0, 1e6, { exclusiveMin: true }) : 1;
-    } catch (e) {
-      const message = errorMessage(e);
-      node.error(t("errors.badConfig", { message }));
-      node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
-      return;
-    }
+    const setup = setupNode(RED, node, def, "rnn-loss", (raw: Record<string, unknown>) => {
+      const loss = enumField(raw, "loss", "mse", LOSSES);
+      return { loss, delta: loss === "huber" ? numField(raw, "delta", 1, 0, 1e6, { exclusiveMin: true }) : 1 };
+    });
+    if (!setup) return;
+    const { t, status } = setup;
+    const { loss, delta } = setup.config;
 
     const records = new BoundedMap<string, LossRecord>(MAX_CACHED_BATCHES);
     const api: LossNodeApi = {
@@ -79,8 +81,7 @@ export = function register(RED: NodeAPI): void {
         send(msg);
         done();
       } catch (e) {
-        status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
-        endWithError(done, msg, e);
+        fail(status, done, msg, e);
       }
     });
 

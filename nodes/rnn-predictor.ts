@@ -6,7 +6,19 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { Forecaster, loadModelFile, Model, resolveModelPath, toRow } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
-import { ConfigError, Done, endWithError, enumField, errorMessage, fmt, intField, numField, Send, short, StatusThrottle } from "./shared/runtime";
+import {
+  ConfigError,
+  Done,
+  enumField,
+  errorMessage,
+  fail,
+  fmt,
+  intField,
+  numField,
+  Send,
+  setupNode,
+  userDir,
+} from "./shared/runtime";
 
 /** Errors kept for the running RMS that the anomaly flag compares against. */
 const ERROR_HISTORY = 100;
@@ -51,20 +63,10 @@ interface Pending {
 
 export = function register(RED: NodeAPI): void {
   function RnnPredictorNode(this: Node, def: NodeDef): void {
-    RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, subs?: Record<string, string | number>) => RED._(`rnn-predictor.${key}`, subs);
-    const status = new StatusThrottle(node);
-    let config: PredictorConfig;
-    try {
-      config = readConfig(def as unknown as Record<string, unknown>);
-    } catch (e) {
-      const message = errorMessage(e);
-      node.error(t("errors.badConfig", { message }));
-      node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
-      return;
-    }
+    const setup = setupNode(RED, node, def, "rnn-predictor", readConfig);
+    if (!setup) return;
+    const { config, t, status } = setup;
 
     let closed = false;
     let fileModel: Usable | null = null;
@@ -95,8 +97,7 @@ export = function register(RED: NodeAPI): void {
 
     if (config.source === "file") {
       try {
-        const dir = (RED.settings as unknown as { userDir?: string }).userDir || process.cwd();
-        const path = resolveModelPath(dir, config.modelPath);
+        const path = resolveModelPath(userDir(RED), config.modelPath);
         loadModelFile(path).then(
           (loaded) => {
             if (closed) return;
@@ -256,8 +257,7 @@ export = function register(RED: NodeAPI): void {
         send(msg);
         done();
       } catch (e) {
-        status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
-        endWithError(done, msg, e);
+        fail(status, done, msg, e);
       }
     });
 

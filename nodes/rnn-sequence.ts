@@ -12,16 +12,15 @@ import {
   boolField,
   ConfigError,
   Done,
-  endWithError,
   enumField,
   errorMessage,
+  fail,
   fieldList,
   intField,
   numField,
   RunInfo,
   Send,
-  short,
-  StatusThrottle,
+  setupNode,
 } from "./shared/runtime";
 
 interface SequenceConfig {
@@ -82,20 +81,10 @@ interface Run {
 
 export = function register(RED: NodeAPI): void {
   function RnnSequenceNode(this: Node, def: NodeDef): void {
-    RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, subs?: Record<string, string | number>) => RED._(`rnn-sequence.${key}`, subs);
-    const status = new StatusThrottle(node);
-    let config: SequenceConfig;
-    try {
-      config = readConfig(def as unknown as Record<string, unknown>);
-    } catch (e) {
-      const message = errorMessage(e);
-      node.error(t("errors.badConfig", { message }));
-      node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
-      return;
-    }
+    const setup = setupNode(RED, node, def, "rnn-sequence", readConfig);
+    if (!setup) return;
+    const { config, t, status } = setup;
 
     /** Rolling buffer of readings for streams; oldest dropped beyond bufferSize. */
     let buffer: unknown[] = [];
@@ -320,8 +309,7 @@ export = function register(RED: NodeAPI): void {
         }
         done();
       } catch (e) {
-        status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
-        endWithError(done, msg, e);
+        fail(status, done, msg, e);
       }
     });
 

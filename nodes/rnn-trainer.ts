@@ -24,7 +24,6 @@ import {
   batchToken,
   boolField,
   BoundedMap,
-  ConfigError,
   Done,
   endWithError,
   enumField,
@@ -35,8 +34,9 @@ import {
   numField,
   RunInfo,
   Send,
+  setupNode,
   short,
-  StatusThrottle,
+  userDir,
 } from "./shared/runtime";
 
 /** Refused steps in a row after which a run is declared diverged and stopped. */
@@ -119,22 +119,15 @@ function newStats(): EpochStats {
 
 export = function register(RED: NodeAPI): void {
   function RnnTrainerNode(this: Node, def: NodeDef): void {
-    RED.nodes.createNode(this, def);
     const node = this;
-    const t = (key: string, subs?: Record<string, string | number>) => RED._(`rnn-trainer.${key}`, subs);
-    const status = new StatusThrottle(node);
-    let config: TrainerConfig;
-    let filePath: string | null = null;
-    try {
-      config = readConfig(def as unknown as Record<string, unknown>);
-      if (config.modelPath) filePath = resolveModelPath(userDir(), config.modelPath);
-    } catch (e) {
-      const message = errorMessage(e);
-      node.error(t("errors.badConfig", { message }));
-      node.status({ fill: "red", shape: "ring", text: "invalid config" });
-      node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(t("errors.badConfig", { message }))));
-      return;
-    }
+    const setup = setupNode(RED, node, def, "rnn-trainer", (raw: Record<string, unknown>) => {
+      const c = readConfig(raw);
+      return { c, filePath: c.modelPath ? resolveModelPath(userDir(RED), c.modelPath) : null };
+    });
+    if (!setup) return;
+    const { t, status } = setup;
+    const config = setup.config.c;
+    const filePath = setup.config.filePath;
 
     let closed = false;
     let run: TrainRun | null = null;
@@ -158,11 +151,6 @@ export = function register(RED: NodeAPI): void {
     /** Why the model file could not be read at deploy; while set, the file is never written over. */
     let unreadable: string | null = null;
     let unreadableReported = false;
-
-    function userDir(): string {
-      const dir = (RED.settings as unknown as { userDir?: string }).userDir;
-      return typeof dir === "string" && dir ? dir : process.cwd();
-    }
 
     function makeUpdater(): ParameterUpdater {
       return new ParameterUpdater({
@@ -445,7 +433,8 @@ export = function register(RED: NodeAPI): void {
       } else {
         r.refusedInARow++;
         r.stats.skipped++;
-        node.warn(`step refused (${report.reason}): last good weights restored, learning rate lowered to ${fmt(report.learningRate)}`);
+        // Once per epoch: the epoch message counts the rest (`skipped`), the log need not.
+        if (r.stats.skipped === 1) node.warn(`step refused (${report.reason}): last good weights restored, learning rate lowered to ${fmt(report.learningRate)}`);
       }
     }
 

@@ -2,7 +2,7 @@
  * What the five nodes share: reading their configuration, the record a training batch carries in
  * msg.rnn, bounded caches, and status throttling. Nothing numerical lives here (that is `src/`).
  */
-import type { Node, NodeMessage } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import type { ScalerJSON, WindowJSON } from "../../src";
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
@@ -279,4 +279,45 @@ export function nestingDepth(v: unknown): number {
     if (depth > 3) return 0;
   }
   return typeof cur === "number" ? depth : 0;
+}
+
+export type Translate = (key: string, subs?: Record<string, string | number>) => string;
+
+export interface NodeSetup<C> {
+  config: C;
+  /** The node's message catalogue: t("status.idle") reads "<type>.status.idle". */
+  t: Translate;
+  status: StatusThrottle;
+}
+
+/**
+ * The start every node shares: create the node, read its configuration once. A configuration that
+ * does not validate (a flow imported with a bad value) gives a red status, one logged error naming
+ * the field, and an input handler that ends every message with that error: the node stays inert
+ * but never throws.
+ */
+export function setupNode<C>(RED: NodeAPI, node: Node, def: NodeDef, type: string, read: (raw: Record<string, unknown>) => C): NodeSetup<C> | null {
+  RED.nodes.createNode(node, def);
+  const t: Translate = (key, subs) => RED._(`${type}.${key}`, subs);
+  try {
+    return { config: read(def as unknown as Record<string, unknown>), t, status: new StatusThrottle(node) };
+  } catch (e) {
+    const message = t("errors.badConfig", { message: errorMessage(e) });
+    node.error(message);
+    node.status({ fill: "red", shape: "ring", text: t("status.invalidConfig") });
+    node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(message)));
+    return null;
+  }
+}
+
+/** Ends a failed message: red status with the reason, and done(err) for Catch nodes. */
+export function fail(status: StatusThrottle, done: Done, msg: object, e: unknown): void {
+  status.set({ fill: "red", shape: "ring", text: short(errorMessage(e)) }, true);
+  endWithError(done, msg, e);
+}
+
+/** Node-RED's user directory: where relative model paths live. */
+export function userDir(RED: NodeAPI): string {
+  const dir = (RED.settings as unknown as { userDir?: string }).userDir;
+  return typeof dir === "string" && dir ? dir : process.cwd();
 }
