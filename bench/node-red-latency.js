@@ -21,7 +21,7 @@ const bench = require('./task');
 const { runNodeRed, REFERENCE_FLOW } = require('./node-red-runtime');
 const { measureMemory, printMemory } = require('./memory');
 
-/** The bound on the longest event-loop delay during training. */
+/** The target for the longest event-loop delay during training. */
 const BOUND_MS = 20;
 
 function arg(name, fallback) {

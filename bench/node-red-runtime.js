@@ -39,6 +39,7 @@ const REFERENCE_FLOW = Object.freeze({ points: 2000, window: 24, hidden: 32, bat
  *   warmKernels: boolean — an experiment: optimise the kernels before training (see warmKernels);
  *   diagnose: boolean — also list the node input handlers that took more than 3 ms;
  *   log: boolean — let Node-RED log to the console (warnings and up);
+ *   nodeOptions: string[] — extra node command-line options for the child (e.g. V8 heap flags);
  *   timeoutMs: give up after this long.
  */
 function runNodeRed(options) {

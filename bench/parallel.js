@@ -108,7 +108,7 @@ function jsonPath() {
 async function main() {
   const data = bench.loadTask();
   const w0 = bench.initialWeights();
-  const out = { machine: bench.machine(), task: data.task, batches: [] };
+  const out = { bench: 'parallel', machine: bench.machine(), task: data.task, batches: [] };
   console.log('# node-red-rnn: training in worker threads');
   console.log(`machine: ${out.machine}`);
   console.log(bench.describeTask(data));

@@ -39,17 +39,22 @@ function args() {
 
 /** Runs one benchmark with --json into a temporary file and returns what it wrote. */
 function runBench(script) {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rnn-plot-")), "result.json");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rnn-plot-"));
+  const file = path.join(dir, "result.json");
   process.stderr.write(`running ${script}…\n`);
-  const r = spawnSync(process.execPath, [path.join(ROOT, "bench", script), "--json", file], { stdio: ["ignore", "ignore", "inherit"] });
-  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status})`);
-  return JSON.parse(fs.readFileSync(file, "utf8"));
+  try {
+    const r = spawnSync(process.execPath, [path.join(ROOT, "bench", script), "--json", file], { stdio: ["ignore", "ignore", "inherit"] });
+    if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status})`);
+    return JSON.parse(fs.readFileSync(file, "utf8"));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The groups of bars: [{ title, bars: [{ label, median, min, max, ours }] }]. */
 function groups(results) {
   const byBench = {};
-  for (const r of results) byBench[r.bench || (r.batches ? "parallel" : "unknown")] = r;
+  for (const r of results) byBench[r.bench] = r;
   const out = [];
   // Our bars stand out, the default path (fast backend on the calling thread) the most.
   const bar = (label, s, main = false) => ({ label, median: s.median, min: s.min, max: s.max, ours: label.startsWith("node-red-rnn"), main });
@@ -59,13 +64,13 @@ function groups(results) {
       "ours, reference backend": "node-red-rnn, mathjs reference backend",
     };
     out.push({
-      title: "npm run bench — against a hand-written Float64Array loop",
+      title: "bench/core.js — against a hand-written Float64Array loop",
       bars: byBench.core.training.map((t) => bar(rename[t.name] || t.name, t, t.name === "ours, fast backend")),
     });
   }
   if (byBench.peers) {
     out.push({
-      title: "npm run bench:peers — against brain.js and TensorFlow.js (cpu)",
+      title: "bench/peers.js — against brain.js and TensorFlow.js (cpu)",
       bars: byBench.peers.training.map((t) => {
         const ours = t.name.startsWith("ours");
         const label = ours ? "node-red-rnn, fast backend" : t.name.startsWith("brain.js") ? `${t.name} (relu, batch 1)` : t.name;
@@ -76,7 +81,7 @@ function groups(results) {
   if (byBench.parallel) {
     const b32 = byBench.parallel.batches.find((b) => b.batchSize === 32) || byBench.parallel.batches[0];
     out.push({
-      title: `npm run bench:parallel — worker threads, batch ${b32.batchSize}`,
+      title: `bench/parallel.js — worker threads, batch ${b32.batchSize}`,
       bars: b32.rows.map((r) => bar(r.workers ? `node-red-rnn, ${r.name.replace("ParallelTrainer, ", "")}` : "node-red-rnn, model.fit (calling thread)", r, !r.workers)),
     });
   }

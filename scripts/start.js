@@ -78,7 +78,7 @@ module.exports = {
     uiPort: Number(process.env.PORT) || 1880,
     flowFile: "flows.json",
     flowFilePretty: true,
-    // Nothing leaves the machine: no telemetry and no update check.
+    // No telemetry and no update check from this sandbox.
     telemetry: { enabled: false, updateNotification: false },
     editorTheme: { tours: false, projects: { enabled: false } },
     logging: { console: { level: "info", metrics: false, audit: false } },
@@ -133,6 +133,4 @@ function run() {
   });
 }
 
-if (require.main === module) run();
-
-module.exports = { prepare };
+run();

@@ -5,7 +5,7 @@
 const assert = require("assert");
 const workerThreads = require("worker_threads");
 const { Model, prepareDataset } = require("../dist/src");
-const { ParallelTrainer, fitParallel, partRange } = require("../dist/src/parallel");
+const { ParallelTrainer, fitParallel, chunkRows, chunkRange } = require("../dist/src/parallel");
 const { noisySine } = require("./helpers/series");
 
 /** Different code paths group the same sums differently: agreement is to rounding, far below this. */
@@ -47,28 +47,34 @@ function spyOnWorkers() {
 describe("parallel training (worker threads)", function () {
   this.timeout(60000);
 
-  it("splits a minibatch into parts that cover every row once, sizes differing by at most one", function () {
-    for (const [count, parts] of [[32, 2], [7, 2], [1, 2], [5, 3], [2, 4]]) {
-      const ranges = Array.from({ length: parts }, (_, k) => partRange(count, parts, k));
+  it("cuts a minibatch into chunks that cover every row once: whole for one thread, about two per thread otherwise, in fours", function () {
+    assert.deepStrictEqual(chunkRange(32, chunkRows(32, 1), 0), [0, 32], "one thread takes the minibatch whole");
+    for (const [count, parts] of [[32, 2], [128, 2], [7, 2], [1, 2], [24, 3], [2, 4], [1000, 64]]) {
+      const chunk = chunkRows(count, parts);
+      assert.ok(chunk >= 4 && chunk % 4 === 0, `chunk of ${chunk} rows`);
+      const n = Math.ceil(count / chunk);
+      assert.ok(n <= 2 * parts, `${n} chunks for ${parts} threads`);
+      const ranges = Array.from({ length: n }, (_, c) => chunkRange(count, chunk, c));
       assert.strictEqual(ranges[0][0], 0);
-      assert.strictEqual(ranges[parts - 1][1], count);
-      for (let k = 1; k < parts; k++) assert.strictEqual(ranges[k][0], ranges[k - 1][1], "parts are contiguous");
-      const sizes = ranges.map(([lo, hi]) => hi - lo);
-      assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `sizes ${sizes}`);
+      assert.strictEqual(ranges[n - 1][1], count);
+      for (let c = 1; c < n; c++) assert.strictEqual(ranges[c][0], ranges[c - 1][1], "chunks are contiguous");
+      assert.ok(ranges.every(([lo, hi]) => hi > lo), "no empty chunk");
     }
   });
 
   for (const workers of [1, 2, 3]) {
-    it(`with ${workers} worker(s), ends on the weights of the single-threaded fit to ${TOLERANCE} (shuffled, validation, last batch smaller than the parts)`, async function () {
+    it(`with ${workers} worker(s), ends on the weights of the single-threaded fit to ${TOLERANCE} (shuffled, validation, a last batch of one row)`, async function () {
       const data = dataset();
-      // 199 training windows in batches of 9: the last batch has 1 row, so with 2 or 3 workers
-      // some parts are empty; adam and clipping make any difference in the combined gradient show.
+      // 199 training windows in batches of 9: the last batch has 1 row (one chunk for several
+      // threads); adam and clipping make any difference in the combined gradient show.
       const options = { epochs: 3, batchSize: 9, optimizer: "adam", learningRate: 0.01, clipNorm: 0.5, seed: 4, validation: data.validation, gradientReport: true, truncate: 8 };
       const single = twoLayerModel();
       const expected = single.fit(data.train, options);
       const parallel = twoLayerModel();
       const got = await fitParallel(parallel, data.train, { ...options, workers });
       assert.ok(maxWeightDiff(single, parallel) <= TOLERANCE, `max weight difference ${maxWeightDiff(single, parallel)}`);
+      // A lone worker computes each minibatch whole, exactly as Model.fit does.
+      if (workers === 1) assert.strictEqual(maxWeightDiff(single, parallel), 0, "one worker reproduces Model.fit bit for bit");
       assert.strictEqual(got.reason, expected.reason);
       assert.strictEqual(got.bestEpoch, expected.bestEpoch);
       assert.strictEqual(got.history.length, expected.history.length);

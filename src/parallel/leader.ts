@@ -2,15 +2,15 @@ import { EpochInfo, FitResult, Model } from "../model";
 import { Random } from "../random";
 import { ParameterUpdater, StepReport } from "../training";
 import { PartWork } from "./part";
-import { CTRL, FitCommand, LEFT, nextSeq, slotLength, TASK } from "./protocol";
+import { chunkRows, claimWord, CTRL, ENDED, FitCommand, LEFT, LOCKED, nextSeq, slotLength, TASK } from "./protocol";
 import { waitForOneOf, waitForValue } from "./sync";
 
 /** Consecutive refused steps after which training gives up, as `Model.fit` does. */
 const MAX_REFUSED_IN_A_ROW = 20;
 
 /**
- * The training loop of `Model.fit`, run by the leader worker with every minibatch split over the
- * parts. The same epochs, row order (same seeded shuffle), optimizer, clipping, non-finite guard,
+ * The training loop of `Model.fit`, run by the leader worker with every minibatch shared out in
+ * chunks between the threads. The same epochs, row order (same seeded shuffle), optimizer, clipping, non-finite guard,
  * validation, early stopping and best-weights restore, so a parallel fit ends on the weights a
  * single-threaded fit reaches, up to float rounding.
  *
@@ -45,17 +45,26 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
   let reason: FitResult["reason"] = "completed";
   let refusedInARow = 0;
 
-  /** Publishes a task to the helpers, computes part 0 here, and waits for every other part. */
+  /**
+   * Publishes a task, takes chunks of it here like any helper, and waits until every chunk is
+   * done. The previous task is complete, so nobody is writing to the slots or reading the
+   * parameters while they change (NEXT is LOCKED meanwhile: see `claimWord`).
+   */
   const runTask = (task: number, start: number, count: number): void => {
+    const chunk = chunkRows(count, parts);
+    Atomics.store(ctrl, CTRL.NEXT, LOCKED);
+    slots.fill(0);
+    Atomics.store(ctrl, CTRL.TASK, task);
     Atomics.store(ctrl, CTRL.START, start);
     Atomics.store(ctrl, CTRL.COUNT, count);
-    Atomics.store(ctrl, CTRL.TASK, task);
+    Atomics.store(ctrl, CTRL.CHUNK, chunk);
+    Atomics.store(ctrl, CTRL.COMPLETED, 0);
     seq = nextSeq(seq);
+    Atomics.store(ctrl, CTRL.NEXT, claimWord(seq));
     Atomics.store(ctrl, CTRL.SEQ, seq);
     Atomics.notify(ctrl, CTRL.SEQ);
-    if (task === TASK.TRAIN) own.train(start, count);
-    else own.evaluate(start, count);
-    for (let k = 1; k < parts; k++) waitForValue(ctrl, CTRL.DONE + k, seq);
+    own.work(ctrl);
+    waitForValue(ctrl, CTRL.COMPLETED, Math.ceil(count / chunk));
   };
 
   /** Loss of the whole validation set: the mean over every target, as `Model.evaluate` gives. */
@@ -68,7 +77,8 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
       sum += slots[k * slotLen + paramCount];
       count += slots[k * slotLen + paramCount + 1];
     }
-    return count === 0 ? 0 : sum / count;
+    if (count === 0) return 0;
+    return parts > 1 ? sum / count : sum;
   };
 
   if (options.shuffle === false) sharedOrder.set(order);
@@ -91,26 +101,28 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
         c += slots[k * slotLen + paramCount + 1];
       }
       if (c > 0) {
-        // Mean gradient of the whole minibatch: the parts' sums added, divided once by the count.
+        // Mean gradient of the whole minibatch: the threads' sums added, divided once by the
+        // count. A lone thread already holds the mean (see PartWork.train).
+        const w = parts > 1 ? c : 1;
         let offset = 0;
         for (const g of combined) {
           const n = g.length;
           for (let i = 0; i < n; i++) {
             let s = slots[offset + i];
             for (let k = 1; k < parts; k++) s += slots[k * slotLen + offset + i];
-            g[i] = s / c;
+            g[i] = s / w;
           }
           offset += n;
         }
         if (dhEpoch) {
-          const c2 = c * c;
+          const w2 = w * w;
           for (let i = 0; i < L * T; i++) {
             let s = 0;
             for (let k = 0; k < parts; k++) s += slots[k * slotLen + paramCount + 2 + i];
-            dhEpoch[i] += s / c2;
+            dhEpoch[i] += s / w2;
           }
         }
-        const loss = lossTotal / c;
+        const loss = lossTotal / w;
         const report: StepReport = updater.step(params, combined, loss);
         if (report.accepted) {
           refusedInARow = 0;
@@ -170,17 +182,15 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
 }
 
 /**
- * Ends the fit for the helpers, whatever way it ended: lets a task still being computed finish,
- * publishes the end, and waits until every helper has acknowledged it or left. Only then may the
- * main thread hear that the fit is over and start another one.
+ * Ends the fit for the helpers, whatever way it ended: publishes the end and waits until every
+ * helper has left its loop. Only then may the main thread hear that the fit is over and start
+ * another one, so no helper can still be working on this fit's data when the next one begins.
  */
 export function endFit(ctrl: Int32Array, parts: number): void {
-  // Only the leader writes SEQ, so reading it back here is safe.
-  const seq = Atomics.load(ctrl, CTRL.SEQ);
-  for (let k = 1; k < parts; k++) waitForOneOf(ctrl, CTRL.DONE + k, seq, LEFT);
+  Atomics.store(ctrl, CTRL.NEXT, LOCKED);
   Atomics.store(ctrl, CTRL.TASK, TASK.END);
-  const end = nextSeq(seq);
-  Atomics.store(ctrl, CTRL.SEQ, end);
+  // Only the leader writes SEQ, so reading it back here is safe.
+  Atomics.store(ctrl, CTRL.SEQ, nextSeq(Atomics.load(ctrl, CTRL.SEQ)));
   Atomics.notify(ctrl, CTRL.SEQ);
-  for (let k = 1; k < parts; k++) waitForOneOf(ctrl, CTRL.DONE + k, end, LEFT);
+  for (let k = 1; k < parts; k++) waitForOneOf(ctrl, CTRL.DONE + k, ENDED, LEFT);
 }

@@ -3,13 +3,13 @@ import { LayerParams } from "../layer";
 import { computeLoss } from "../losses";
 import { Model } from "../model";
 import { LossName } from "../types";
-import { FitCommand, partRange, slotLength } from "./protocol";
+import { CHUNK_BITS, chunkRange, chunkRows, CTRL, FitCommand, LOCKED, slotLength, TASK } from "./protocol";
 
 /**
- * One thread's share of a minibatch: its rows are copied out of the shared dataset, run forward
- * and backward with the model's own `forwardFlat`/`backwardFlat`, and the sums are written into
- * the thread's slot of the shared results. Leader and helpers run the same code, so every part
- * of a minibatch is computed the same way whichever thread computes it.
+ * One thread's share of the work: chunks of rows copied out of the shared dataset, run forward
+ * and backward with the model's own `forwardFlat`/`backwardFlat`, their sums added into the
+ * thread's slot of the shared results. Leader and helpers run the same code, so a chunk is
+ * computed the same way whichever thread takes it.
  */
 export class PartWork {
   private readonly backend: LayerBackend;
@@ -31,7 +31,7 @@ export class PartWork {
 
   constructor(
     private readonly model: Model,
-    private readonly part: number,
+    part: number,
     private readonly parts: number,
     private readonly command: FitCommand,
   ) {
@@ -51,24 +51,43 @@ export class PartWork {
     const len = slotLength(this.paramCount, model.layers.length, this.T);
     this.slot = new Float64Array(command.slots, part * len * Float64Array.BYTES_PER_ELEMENT, len);
     this.dhNormSq = options.gradientReport ? model.layers.map(() => new Float64Array(this.T)) : undefined;
-    // A part never holds more than its share of a minibatch (rounded up).
-    const rows = Math.ceil((options.batchSize ?? 32) / parts);
+    // No chunk of a training minibatch is longer than this.
+    const rows = chunkRows(options.batchSize ?? 32, parts);
     this.xBatch = new Float64Array(rows * this.T * model.inputSize);
     this.tBatch = new Float64Array(rows * this.T * model.outputSize);
   }
 
   /**
-   * Gradient sums of this part's rows of the minibatch made of `order[start .. start+count)`.
-   * The slot gets Σ-form values: the gradient and loss multiplied by the part's target count,
-   * Σ‖∂L/∂h_t‖² by its square, so that the parts add up to the whole minibatch.
+   * Claims chunks of the published task until none is left, computes them and counts each one
+   * finished (see `claimWord` for why a claim can never mix two tasks).
    */
-  train(start: number, count: number): void {
-    const slot = this.slot;
-    slot.fill(0);
-    const [lo, hi] = partRange(count, this.parts, this.part);
+  work(ctrl: Int32Array): void {
+    for (;;) {
+      const word = Atomics.load(ctrl, CTRL.NEXT);
+      const task = Atomics.load(ctrl, CTRL.TASK);
+      const start = Atomics.load(ctrl, CTRL.START);
+      const count = Atomics.load(ctrl, CTRL.COUNT);
+      const chunk = Atomics.load(ctrl, CTRL.CHUNK);
+      const c = word & CHUNK_BITS;
+      // A task being published, the end, or nothing left: the caller waits for the next task.
+      if (word === LOCKED || task === TASK.END || c >= Math.ceil(count / chunk)) return;
+      if (Atomics.compareExchange(ctrl, CTRL.NEXT, word, word + 1) !== word) continue;
+      const [lo, hi] = chunkRange(count, chunk, c);
+      if (task === TASK.TRAIN) this.train(start, lo, hi);
+      else this.evaluate(start, lo, hi);
+      Atomics.add(ctrl, CTRL.COMPLETED, 1);
+      Atomics.notify(ctrl, CTRL.COMPLETED);
+    }
+  }
+
+  /**
+   * Adds to the slot the gradient sums of rows [lo, hi) of the minibatch `order[start …]`: the
+   * gradient and loss multiplied by the chunk's target count, Σ‖∂L/∂h_t‖² by its square, so
+   * that the chunks add up to the whole minibatch (see `slotLength`).
+   */
+  private train(start: number, lo: number, hi: number): void {
     const B = hi - lo;
-    if (B === 0) return;
-    const { model, T } = this;
+    const { model, T, slot } = this;
     const I = model.inputSize;
     const O = model.outputSize;
     const rowIn = T * I;
@@ -88,34 +107,31 @@ export class PartWork {
     for (const g of this.gradList) g.fill(0);
     if (this.dhNormSq) for (const a of this.dhNormSq) a.fill(0);
     model.backwardFlat(results, loss.dY, loss.dYIsLogit, this.grads, this.backend, { truncate: options.truncate }, this.dhNormSq);
+    // A lone thread's chunk is the whole minibatch: it keeps the means as they are, so that one
+    // worker reproduces Model.fit bit for bit (multiplying by c and dividing again would not).
+    const w = this.parts > 1 ? c : 1;
     let offset = 0;
     for (const g of this.gradList) {
-      for (let i = 0; i < g.length; i++) slot[offset + i] = g[i] * c;
+      for (let i = 0; i < g.length; i++) slot[offset + i] += g[i] * w;
       offset += g.length;
     }
-    slot[offset] = loss.loss * c;
-    slot[offset + 1] = c;
+    slot[offset] += loss.loss * w;
+    slot[offset + 1] += c;
     if (this.dhNormSq) {
-      const c2 = c * c;
+      const w2 = w * w;
       let o = offset + 2;
       for (const a of this.dhNormSq) {
-        for (let t = 0; t < a.length; t++) slot[o + t] = a[t] * c2;
+        for (let t = 0; t < a.length; t++) slot[o + t] += a[t] * w2;
         o += a.length;
       }
     }
   }
 
-  /** Loss sum and target count of this part's rows of the validation rows [start, start+count). */
-  evaluate(start: number, count: number): void {
-    const slot = this.slot;
-    const at = this.paramCount;
-    slot[at] = 0;
-    slot[at + 1] = 0;
+  /** Adds to the slot the loss sum and target count of validation rows [start+lo, start+hi). */
+  private evaluate(start: number, lo: number, hi: number): void {
     if (!this.valX || !this.valTarget) return;
-    const [lo, hi] = partRange(count, this.parts, this.part);
     const B = hi - lo;
-    if (B === 0) return;
-    const { model } = this;
+    const { model, slot } = this;
     const T = this.valT;
     const rowIn = T * model.inputSize;
     const rowOut = T * model.outputSize;
@@ -125,7 +141,7 @@ export class PartWork {
     const target = this.valTarget.subarray(first * rowOut, (first + B) * rowOut);
     const results = model.forwardFlat(x, B, T, this.backend);
     const loss = computeLoss(this.lossName, results[results.length - 1].y, target, model.outputSize, model.outputActivation, { ...this.command.options, valueOnly: true });
-    slot[at] = loss.loss * loss.count;
-    slot[at + 1] = loss.count;
+    slot[this.paramCount] += loss.loss * (this.parts > 1 ? loss.count : 1);
+    slot[this.paramCount + 1] += loss.count;
   }
 }

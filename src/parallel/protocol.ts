@@ -4,9 +4,14 @@ import { EpochInfo, FitOptions, FitResult } from "../model";
 /**
  * What the main thread and the training workers say to each other, and the layout of the memory
  * they share. One worker, the leader, runs the training loop and owns the optimizer; the others,
- * helpers, only compute gradients of their share of each minibatch. Leader and helpers meet on
- * a small Int32Array through Atomics rather than postMessage: a step is about a millisecond of
- * arithmetic, and a message round trip through two event loops would cost a visible part of it.
+ * helpers, only compute gradients. Leader and helpers meet on a small Int32Array through Atomics
+ * rather than postMessage: a step is about a millisecond of arithmetic, and a message round trip
+ * through two event loops would cost a visible part of it.
+ *
+ * A minibatch is cut into a few chunks of rows that the threads claim one at a time from a shared
+ * counter, rather than into one fixed share per thread. On a machine whose cores are also busy
+ * with other work, a thread that is not scheduled simply claims fewer chunks; with fixed shares,
+ * every step would wait for it.
  */
 
 /** Slots of the control array (Int32Array over a SharedArrayBuffer). */
@@ -15,31 +20,39 @@ export const CTRL = {
   SEQ: 0,
   /** What the published task is: one of TASK. */
   TASK: 1,
-  /** First position in the row order of the minibatch, and its number of rows. */
+  /** First position in the row order of the minibatch, its number of rows, rows per chunk. */
   START: 2,
   COUNT: 3,
+  CHUNK: 4,
+  /** The next chunk to claim, tagged with the task (see `claimWord`); the number of chunks finished. */
+  NEXT: 5,
+  COMPLETED: 6,
   /** Set by whoever fails, so that nobody waits for a thread that will never answer. */
-  ERROR: 4,
+  ERROR: 7,
   /** Set by the main thread (`stop()`, or `onEpoch` returning false): end after this step. */
-  STOP: 5,
-  /** The last epoch the main thread has handled, when the leader waits for it (onEpoch). */
-  ACK: 6,
-  /** From here on, one slot per part: the last task that part finished, or LEFT. */
-  DONE: 8,
+  STOP: 8,
+  /** The number of epochs the main thread has handled, when the leader waits for it (onEpoch). */
+  ACK: 9,
+  /** From here on, one slot per part: IN_FIT, then ENDED or LEFT. */
+  DONE: 10,
 } as const;
 
-/** A part's DONE value once it has left the fit because it or another thread failed. */
-export const LEFT = -1;
+/** A helper's DONE value: in the fit (set by the main thread before the fit starts)… */
+export const IN_FIT = 0;
+/** …out of it at the leader's end signal… */
+export const ENDED = 1;
+/** …or out of it because it or another thread failed. */
+export const LEFT = 2;
 
-/** The task counter after `seq`; kept non-negative, so it can never be taken for LEFT. */
+/** The task counter after `seq` (it wraps, which is harmless: only changes are watched). */
 export function nextSeq(seq: number): number {
-  return (seq + 1) & 0x3fffffff;
+  return (seq + 1) | 0;
 }
 
 export const TASK = {
-  /** Gradients of the part's rows of the training minibatch. */
+  /** Gradients of the training minibatch, chunk by chunk. */
   TRAIN: 1,
-  /** Loss only, over the part's rows of the validation set (START/COUNT cover all of it). */
+  /** Loss only, over the validation set, chunk by chunk (START/COUNT cover all of it). */
   EVALUATE: 2,
   /** The fit is over: helpers go back to their event loop. */
   END: 3,
@@ -51,19 +64,42 @@ export function controlLength(parts: number): number {
 }
 
 /**
- * Rows [lo, hi) of a minibatch of `count` rows that part `k` of `parts` computes. Parts differ by
- * one row at most; a part may be empty when the minibatch has fewer rows than there are parts.
+ * Rows per chunk for a minibatch of `count` rows shared by `parts` threads: about two chunks per
+ * thread, so that a thread that falls behind leaves work to the others; a multiple of four rows,
+ * because the fast kernel processes rows four at a time. One thread takes the minibatch whole.
  */
-export function partRange(count: number, parts: number, k: number): [number, number] {
-  return [Math.floor((k * count) / parts), Math.floor(((k + 1) * count) / parts)];
+export function chunkRows(count: number, parts: number): number {
+  if (parts <= 1) return Math.max(1, count);
+  return Math.max(4, Math.ceil(count / (2 * parts) / 4) * 4);
 }
 
 /**
- * Per-part results, in a Float64Array over a SharedArrayBuffer, `slotLength` numbers per part:
+ * The value of CTRL.NEXT when task `seq` is published: the task's tag in the high bits, the next
+ * chunk (0) in the low 8 (a task has at most 2 chunks per thread, 128 for 64 threads). The leader
+ * sets NEXT to LOCKED before it changes the task's parameters and to this word after; claiming is
+ * a compare-and-swap from the word read before the parameters. A swap that succeeds therefore
+ * proves that the parameters did not change in between, and no thread can ever compute a chunk of
+ * one task with the parameters of another.
+ */
+export function claimWord(seq: number): number {
+  return (seq & 0x7fffff) << 8;
+}
+
+export const CHUNK_BITS = 0xff;
+export const LOCKED = -1;
+
+/** Rows [lo, hi) of chunk `c` of a minibatch of `count` rows cut into chunks of `chunk` rows. */
+export function chunkRange(count: number, chunk: number, c: number): [number, number] {
+  return [c * chunk, Math.min(count, (c + 1) * chunk)];
+}
+
+/**
+ * Per-thread results, in a Float64Array over a SharedArrayBuffer, `slotLength` numbers per thread:
  * the gradient sums (every parameter, in `Model.parameters()` order), then the loss sum and the
- * target count, then Σ‖∂L/∂h_t‖² per layer and step. Sums rather than means, so that the leader
- * gets the mean over the whole minibatch by adding the parts and dividing once by the total count,
- * which is what a single thread computes.
+ * target count, then Σ‖∂L/∂h_t‖² per layer and step, added up over the chunks the thread took.
+ * Sums rather than means, so that the leader gets the mean over the whole minibatch by adding the
+ * slots and dividing once by the total count, which is what a single thread computes. A lone
+ * worker takes each minibatch whole, and keeps the means as they are (the count still goes in).
  */
 export function slotLength(paramCount: number, layers: number, T: number): number {
   return paramCount + 2 + layers * T;
@@ -80,7 +116,7 @@ export interface SharedDataset {
 /** Given once to each worker at start. */
 export interface WorkerInit {
   role: "leader" | "helper";
-  /** This worker's part of every minibatch (the leader is part 0). */
+  /** This worker's number, which is also its results slot (the leader is 0). */
   part: number;
   parts: number;
   inputSize: number;
@@ -97,13 +133,13 @@ export interface FitCommand {
   type: "fit";
   /** Number of this fit on its trainer; every report about it carries it. */
   fit: number;
-  /** Value of CTRL.SEQ when the fit starts: helpers wait for it to move past this. */
+  /** Value of CTRL.SEQ when the fit starts: helpers wait for it to move from this. */
   seqBase: number;
   train: SharedDataset;
   validation: SharedDataset | null;
   /** Int32Array over it: the row order of the current epoch, written by the leader. */
   order: SharedArrayBuffer;
-  /** Float64Array over it: the per-part results (see `slotLength`). */
+  /** Float64Array over it: the per-thread results (see `slotLength`). */
   slots: SharedArrayBuffer;
   options: WorkerFitOptions;
   /** Whether the leader waits for the main thread after each epoch (it has an onEpoch). */

@@ -6,7 +6,7 @@ import { EpochInfo, FitOptions, FitResult, Model } from "../model";
 import { packInputs, packTargets } from "../tensors";
 import { ParameterUpdater } from "../training";
 import { Target3, Tensor3 } from "../types";
-import { controlLength, CTRL, FitCommand, SharedDataset, slotLength, WorkerInit, WorkerToMain } from "./protocol";
+import { controlLength, CTRL, FitCommand, IN_FIT, SharedDataset, slotLength, WorkerInit, WorkerToMain } from "./protocol";
 import { copyParameters, parameterCount } from "./shared";
 import { raiseError } from "./sync";
 
@@ -17,9 +17,9 @@ import { raiseError } from "./sync";
  * epoch when there is an `onEpoch`), so its event loop stays free however long training takes.
  * With one worker, that worker runs the whole loop. With more, the first worker (the leader)
  * runs the loop and owns the optimizer, and every worker, the leader included, computes the
- * gradients of its share of each minibatch's rows; the shares are combined weighted by their
+ * gradients of chunks of each minibatch's rows; the chunks' sums are combined weighted by their
  * target counts, so the step is the one a single thread takes, up to float rounding. Weights,
- * the dataset and the per-part gradients live in SharedArrayBuffers: nothing is copied per step.
+ * the dataset and the per-thread gradients live in SharedArrayBuffers: nothing is copied per step.
  */
 
 export interface ParallelTrainerOptions {
@@ -203,6 +203,7 @@ export class ParallelTrainer {
     };
     copyParameters(this.model, this.weights, "toShared");
     Atomics.store(this.ctrl, CTRL.ERROR, 0);
+    for (let k = 1; k < this.workers; k++) Atomics.store(this.ctrl, CTRL.DONE + k, IN_FIT);
     Atomics.store(this.ctrl, CTRL.STOP, this.stopRequested ? 1 : 0);
     Atomics.store(this.ctrl, CTRL.ACK, 0);
 
@@ -223,7 +224,10 @@ export class ParallelTrainer {
     });
   }
 
-  /** Asks a running fit to end after the current minibatch; it resolves with reason "stopped". */
+  /**
+   * Asks a running fit to end after the current minibatch; it resolves with reason "stopped".
+   * The epoch it interrupts is not in the history (best-weights restore still applies).
+   */
   stop(): void {
     if (!this.pending) return;
     this.stopRequested = true;
