@@ -144,7 +144,8 @@ async function main() {
   }
   bench.printTable(['implementation', 'rounds×calls', 'min', 'median', 'max', 'calls/s', 'time ÷ ours fast'], inferRows);
   console.log('min/median/max are over rounds; each round is the mean of its calls.');
-  console.log('ours: model.predict on a nested 1×24×1 array, returning the nested 1×24×1 outputs of every step;');
+  console.log('ours, fast: Forecaster.run on a Float64Array window (what the rnn predictor node uses), last output;');
+  console.log('ours, reference: model.predict on a nested 1×24×1 array, returning the outputs of every step;');
   console.log('plain loop: a Float64Array of 24 in, the last output into a reused buffer (no conversion).');
   bench.writeJsonIfAsked({
     bench: 'core',

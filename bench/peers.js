@@ -306,7 +306,7 @@ async function main() {
   // --- Inference ---------------------------------------------------------------------------
   console.log('## inference: forecast of one window of 24 (µs per call)');
   const infer = [
-    [ours, INFERENCE.ours, 'predict([[…24×1]]) → nested outputs of every step'],
+    [ours, INFERENCE.ours, 'Forecaster.run(Float64Array of 24) → last output, as the rnn predictor node does'],
     [tfCheck, INFERENCE.tfjs, 'tensor3d → predict → dataSync, in tidy'],
     [probe, INFERENCE.brain, 'run([…24 numbers]) → number'],
   ];

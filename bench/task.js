@@ -113,13 +113,17 @@ function createOurs(data, w0, { backend = 'fast', activation = 'tanh' } = {}) {
   for (const k of WEIGHTS) p[k].set(w0[k]);
   const fitOptions = { epochs: 1, batchSize: task.batchSize, optimizer: 'sgd', learningRate: task.learningRate, shuffle: false, backend };
   const sample = [data.inputs[0]];
+  // One window is forecast the way the rnn predictor node does it: the allocation-free Forecaster
+  // on a Float64Array window (the fast backend); the reference backend has only model.predict.
+  const forecaster = backend === 'fast' ? new core.Forecaster(model) : null;
+  const flatWindow = Float64Array.from(data.inputs[0].flat());
   return {
     name: `ours, ${backend} backend`,
     model,
     initialLoss: () => model.evaluate(data.inputs, data.targets, { backend }),
     epoch: () => model.fit({ inputs: data.inputs, targets: data.targets }, fitOptions).history[0].loss,
     weights: () => model.layers[0].params,
-    predictOne: () => model.predict(sample, { backend }),
+    predictOne: forecaster ? () => forecaster.run(flatWindow, flatWindow.length / task.inputSize) : () => model.predict(sample, { backend }),
   };
 }
 

@@ -4,7 +4,7 @@
  * most one batch is in flight and Node-RED's event loop gets a turn between batches.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { prepareDataset, PreparedDataset, Random, SCALER_KINDS, TARGET_MODES, toRow, toTable } from "../src";
+import { prepareDataset, PreparedDataset, Random, SCALER_KINDS, TARGET_MODES, toRow, toTable, warmUp } from "../src";
 import type { ScalerKind, TargetMode } from "../src";
 import { findApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
 import {
@@ -93,6 +93,7 @@ export = function register(RED: NodeAPI): void {
     let sinceTraining = 0;
     let run: Run | null = null;
     let next: NodeJS.Immediate | null = null;
+    let cancelWarmUp: (() => void) | null = null;
     let closed = false;
 
     const idle = () => node.status({ fill: "grey", shape: "ring", text: buffer.length ? t("status.buffered", { count: buffer.length }) : t("status.idle") });
@@ -101,6 +102,8 @@ export = function register(RED: NodeAPI): void {
     function clearTimers(): void {
       if (next) clearImmediate(next);
       next = null;
+      if (cancelWarmUp) cancelWarmUp();
+      cancelWarmUp = null;
       if (run?.watchdog) clearTimeout(run.watchdog);
       if (run) run.watchdog = null;
     }
@@ -251,7 +254,12 @@ export = function register(RED: NodeAPI): void {
         topicBase: base,
       };
       sinceTraining = 0;
-      next = setImmediate(emit);
+      // Compile the training path on a tiny model first (a few turns of the event loop), so the
+      // first batches do not run cold code that would hold the loop (see src/warmup.ts).
+      cancelWarmUp = warmUp(() => {
+        cancelWarmUp = null;
+        emit();
+      });
     }
 
     node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => {

@@ -17,6 +17,7 @@ export { ParameterUpdater } from "./training";
 export type { UpdateOptions, StepReport } from "./training";
 export { Model, paramsToJSON } from "./model";
 export { Forecaster } from "./inference";
+export { warmUp } from "./warmup";
 export type { ModelConfig, ModelLayerConfig, GradientOptions, GradientResult, FitOptions, FitResult, EpochInfo } from "./model";
 export * from "./tensors";
 export * from "./data";

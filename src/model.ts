@@ -197,7 +197,8 @@ export class Model {
     let d: Float64Array | null = dY;
     for (let k = this.layers.length - 1; k >= 0 && d; k--) {
       d = backend.backward(this.layers[k], results[k], d, grads[k], {
-        truncate: options.truncate,
+        // Always a number: an options object of one shape keeps the kernel's optimised code valid.
+        truncate: options.truncate ?? 0,
         dYIsLogit: k === this.layers.length - 1 ? dYIsLogit : false,
         needInputGrad: k > 0,
         dhNormSq: dhNormSq?.[k],

@@ -17,6 +17,7 @@ const root = path.join(__dirname, "..", "..");
 const pkg = require(path.join(root, "package.json"));
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const SCREENSHOT = path.join(root, "docs", "screenshots", "editor-training.png");
+const VIEWPORT = { width: 1800, height: 1000 };
 const TYPES = ["rnn-sequence", "rnn-layer", "rnn-loss", "rnn-trainer", "rnn-predictor"];
 const EXAMPLES = fs.readdirSync(path.join(root, "examples")).filter((f) => f.endsWith(".json")).sort().map((f) => f.replace(/\.json$/, ""));
 const SINE = EXAMPLES.find((n) => n.startsWith("01 "));
@@ -97,7 +98,7 @@ describe("the editor in a real browser (Chromium)", function () {
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
-    page = await browser.newPage({ viewport: { width: 1800, height: 1000 } });
+    page = await browser.newPage({ viewport: VIEWPORT });
     page.setDefaultTimeout(30000);
     page.on("pageerror", (e) => pageErrors.push(e.message));
     // The test runs offline: anything not served by this Node-RED (the palette catalogue) is refused.
@@ -112,8 +113,9 @@ describe("the editor in a real browser (Chromium)", function () {
 
   after(async function () {
     if (browser) await browser.close();
-    if (server && server.exitCode === null && server.signalCode === null) {
+    if (server) {
       try {
+        // Whatever is left of the process group (nothing, when Ctrl-C worked).
         process.kill(-server.pid, "SIGKILL");
       } catch {
         // already gone
@@ -287,12 +289,15 @@ describe("the editor in a real browser (Chromium)", function () {
 
     // The picture for the README: what `npm start` shows once the example has trained.
     await page.waitForSelector(".red-ui-notification", { state: "detached" });
+    await page.setViewportSize({ width: 1800, height: 760 });
     await page.click("#red-ui-view-zoom-out");
-    await page.click("#red-ui-view-zoom-out");
+    await page.locator("#red-ui-palette-container-rnn").scrollIntoViewIfNeeded();
+    await page.locator("#red-ui-sidebar-content .red-ui-debug-msg").last().scrollIntoViewIfNeeded();
     await page.mouse.move(1, 1);
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
     await page.click("#red-ui-view-zoom-zero");
+    await page.setViewportSize(VIEWPORT);
 
     // Out of the way of the imports below (the only flow tab cannot be deleted, so it is emptied).
     await clearActiveFlow();
