@@ -20,6 +20,7 @@ import {
 import type { InitializerName } from "../src";
 import { LayerNodeApi } from "./shared/apis";
 import {
+  announcePackageDir,
   boolField,
   BoundedMap,
   Done,
@@ -69,6 +70,7 @@ interface Cached {
 }
 
 export = function register(RED: NodeAPI): void {
+  announcePackageDir();
   function RnnLayerNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-layer", readLayerConfig);

@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { computeLoss, computeMetrics, LOSSES, LossName, OutputActivation, packInputs, packTargets } from "../src";
 import { findApi, LayerNodeApi, LossNodeApi, LossRecord } from "./shared/apis";
 import {
+  announcePackageDir,
   BoundedMap,
   Done,
   enumField,
@@ -22,6 +23,7 @@ import {
 const MAX_CACHED_BATCHES = 8;
 
 export = function register(RED: NodeAPI): void {
+  announcePackageDir();
   function RnnLossNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-loss", (raw: Record<string, unknown>) => {

@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { Forecaster, loadModelFile, Model, resolveModelPath, toRow } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
 import {
+  announcePackageDir,
   ConfigError,
   Done,
   enumField,
@@ -62,6 +63,7 @@ interface Pending {
 }
 
 export = function register(RED: NodeAPI): void {
+  announcePackageDir();
   function RnnPredictorNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-predictor", readConfig);
@@ -235,8 +237,9 @@ export = function register(RED: NodeAPI): void {
             const rms = errors.length ? Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length) : null;
             const anomaly = config.anomalyFactor > 0 && rms !== null && errors.length >= MIN_ERRORS_FOR_FLAG && Math.abs(err) > config.anomalyFactor * rms;
             previous = { predicted: due.values.length === 1 ? due.values[0] : due.values, actual: actual.length === 1 ? actual[0] : actual, error: err, rms, anomaly };
-            // An error too large to square would turn the running RMS into Infinity for 100 readings.
-            if (Number.isFinite(err * err)) errors.push(err);
+            // The yardstick is the error of normal readings: a flagged one would raise the threshold
+            // and hide the next anomaly; one too large to square would make the RMS Infinity.
+            if (!anomaly && Number.isFinite(err * err)) errors.push(err);
             if (errors.length > ERROR_HISTORY) errors.shift();
           }
         }

@@ -8,6 +8,7 @@ import { prepareDataset, PreparedDataset, Random, SCALER_KINDS, TARGET_MODES, to
 import type { ScalerKind, TargetMode } from "../src";
 import { findApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
 import {
+  announcePackageDir,
   batchToken,
   boolField,
   ConfigError,
@@ -80,6 +81,7 @@ interface Run {
 }
 
 export = function register(RED: NodeAPI): void {
+  announcePackageDir();
   function RnnSequenceNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-sequence", readConfig);
@@ -201,7 +203,8 @@ export = function register(RED: NodeAPI): void {
         if (r.watchdog) clearTimeout(r.watchdog);
         r.watchdog = null;
         if (options.stop || !advance(r)) {
-          endRun(options.stop ? "stopped" : "completed", false);
+          // Early stopping is a normal end of training, not an interruption.
+          endRun(options.stop && !options.earlyStop ? "stopped" : "completed", false);
           return true;
         }
         // The next batch leaves on a later turn of the event loop: other flows run in between.

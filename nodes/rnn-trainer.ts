@@ -21,6 +21,7 @@ import {
 } from "../src";
 import { findApi, LayerNodeApi, LossNodeApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
 import {
+  announcePackageDir,
   batchToken,
   boolField,
   BoundedMap,
@@ -118,6 +119,7 @@ function newStats(): EpochStats {
 }
 
 export = function register(RED: NodeAPI): void {
+  announcePackageDir();
   function RnnTrainerNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-trainer", (raw: Record<string, unknown>) => {
@@ -200,7 +202,7 @@ export = function register(RED: NodeAPI): void {
       return `not saving over ${filePath}: it could not be read when the flow started (${unreadable}); move it away or choose another model file, then deploy again`;
     }
 
-    function save(reason: string): Promise<boolean> {
+    function save(reason: string, final = true): Promise<boolean> {
       if (!filePath) return Promise.resolve(false);
       if (unreadable !== null) {
         if (!closed && !unreadableReported) node.error(t("errors.saveFailed", { message: keptFileMessage() }));
@@ -214,7 +216,8 @@ export = function register(RED: NodeAPI): void {
       const path = filePath;
       const result = saving.then(() => saveModelFile(path, json)).then(
         () => {
-          if (!closed) node.log(`model saved to ${path} (${reason})`);
+          // Saves on every better epoch would flood the log at info level; the final one is worth a line.
+          if (!closed) (final ? node.log : node.debug).call(node, `model saved to ${path} (${reason})`);
           return true;
         },
         (e: unknown) => {
@@ -388,8 +391,8 @@ export = function register(RED: NodeAPI): void {
         }
       }
       if (filePath) {
-        if (config.saveMode === "best" && improved) save(`best validation loss at epoch ${r.epoch}`);
-        else if (config.saveMode === "every" && r.epoch % config.saveEvery === 0) save(`epoch ${r.epoch}`);
+        if (config.saveMode === "best" && improved) save(`best validation loss at epoch ${r.epoch}`, false);
+        else if (config.saveMode === "every" && r.epoch % config.saveEvery === 0) save(`epoch ${r.epoch}`, false);
       }
       r.stats = newStats();
       if (r.refusedInARow >= MAX_REFUSED_IN_A_ROW) return "diverged";
@@ -579,7 +582,7 @@ export = function register(RED: NodeAPI): void {
         else if (info.phase === "train" && info.batch === 1) status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: info.epoch, epochs: info.epochs, loss: fmt(r.lastEpochInfo ? (r.lastEpochInfo.valLoss as number) ?? (r.lastEpochInfo.loss as number) : NaN, 3) }) });
         const seq = findApi<SequenceNodeApi>(RED, info.source, "rnn-sequence");
         // "completed" is the sequence's own conclusion; anything else cuts the run short.
-        seq?.ack(info.id, token, { stop: ending !== null && ending !== "completed", trainer: node.id });
+        seq?.ack(info.id, token, { stop: ending !== null && ending !== "completed", trainer: node.id, earlyStop: ending === "early-stopped" });
         if (ending) finishRun(ending, send);
         done();
       } catch (e) {

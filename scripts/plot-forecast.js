@@ -11,7 +11,7 @@ const { Model, prepareDataset } = require("../dist/src");
 
 const root = path.join(__dirname, "..");
 const OUT = path.join(root, "docs", "screenshots", "forecast.png");
-const CSV = path.join(root, "examples", "data", "seattle-weather.csv");
+const CSV = path.join(root, "data", "seattle-weather.csv");
 const WINDOW = 30;
 const HELD_OUT = 63;
 const FEATURES = ["temp_max", "season_sin", "season_cos"];

@@ -42,7 +42,7 @@ export interface LossNodeApi {
 export interface SequenceNodeApi {
   readonly kind: "rnn-sequence";
   /** The trainer has used the batch `token`; `stop` ends the run. False if not the batch in flight. */
-  ack(runId: string, token: string, options: { stop: boolean; trainer: string }): boolean;
+  ack(runId: string, token: string, options: { stop: boolean; trainer: string; earlyStop?: boolean }): boolean;
   /** Ends a run now (trainer's "stop" command). */
   stopRun(runId: string): void;
   /** Whether `token` of run `runId` is the batch this node is waiting to have acknowledged. */

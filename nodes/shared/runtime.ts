@@ -321,3 +321,13 @@ export function userDir(RED: NodeAPI): string {
   const dir = (RED.settings as unknown as { userDir?: string }).userDir;
   return typeof dir === "string" && dir ? dir : process.cwd();
 }
+
+/**
+ * Example flows find the files shipped with the package (the Seattle CSV) through this variable,
+ * wherever the package is installed (palette manager, npm, a container): a file-in node resolves
+ * relative paths against the process's working directory, which the package does not control.
+ */
+export function announcePackageDir(): void {
+  // dist/nodes/shared → the package root
+  if (!process.env.NODE_RED_RNN_DIR) process.env.NODE_RED_RNN_DIR = require("path").resolve(__dirname, "..", "..", "..");
+}

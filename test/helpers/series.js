@@ -10,9 +10,9 @@ function noisySine(n, { period = 50, noise = 0.05, seed = 1 } = {}) {
   return Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * i) / period) + rng.uniform(-noise, noise));
 }
 
-/** The rows of examples/data/seattle-weather.csv as objects with numeric fields. */
+/** The rows of data/seattle-weather.csv as objects with numeric fields. */
 function seattleRows() {
-  const text = fs.readFileSync(path.join(__dirname, "..", "..", "examples", "data", "seattle-weather.csv"), "utf8");
+  const text = fs.readFileSync(path.join(__dirname, "..", "..", "data", "seattle-weather.csv"), "utf8");
   const [header, ...lines] = text.trim().split(/\r?\n/);
   const cols = header.split(",");
   return lines.map((line) => {
