@@ -135,20 +135,15 @@
         }).trigger("change");
     }
 
-    // Registers a node with what all five share: palette category and colour, an icon named
-    // after the type, the palette label from the catalogue, and an italic label once named.
-    function register(type, definition) {
-        RED.nodes.registerType(type, $.extend({
-            category: "rnn",
-            color: "#C7B8E8",
-            icon: type + ".svg",
-            paletteLabel: function () {
-                return this._(type + ".paletteLabel");
-            },
-            labelStyle: function () {
-                return this.name ? "node_label_italic" : "";
-            }
-        }, definition));
+    // The palette label from the node's catalogue, and an italic label once the node is named.
+    function paletteLabel(type) {
+        return function () {
+            return this._(type + ".paletteLabel");
+        };
+    }
+
+    function labelStyle() {
+        return this.name ? "node_label_italic" : "";
     }
 
     window.RnnEditor = Object.freeze({
@@ -168,6 +163,7 @@
         modelPathProblem: modelPathProblem,
         spinners: spinners,
         follow: follow,
-        register: register
+        paletteLabel: paletteLabel,
+        labelStyle: labelStyle
     });
 })();
