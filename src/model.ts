@@ -4,7 +4,8 @@ import { LayerInit, LayerParams, RnnLayer, toRows, weightShapes } from "./layer"
 import { computeLoss, LossOptions } from "./losses";
 import { validateModelJSON } from "./modelFile";
 import { Random } from "./random";
-import { ParameterUpdater, StepReport, UpdateOptions } from "./training";
+import { FitProgress } from "./fitProgress";
+import { ParameterUpdater, UpdateOptions } from "./training";
 import {
   BackendName,
   HiddenActivation,
@@ -89,8 +90,6 @@ export interface FitResult {
   reason: "completed" | "early-stopped" | "stopped" | "diverged";
 }
 
-/** Consecutive refused steps after which fit gives up and reports "diverged". */
-const MAX_REFUSED_IN_A_ROW = 20;
 
 /** A stack of Elman layers plus what is needed to use it on real data (scaler, window). */
 export class Model {
@@ -267,18 +266,11 @@ export class Model {
     const xBatch = new Float64Array(batchSize * T * I);
     const tBatch = new Float64Array(batchSize * T * O);
     const dhNormSq = options.gradientReport ? this.layers.map(() => new Float64Array(T)) : undefined;
-    const patience = options.patience ?? 0;
-    const history: EpochInfo[] = [];
-    let best = Infinity;
-    let bestEpoch = 0;
-    let bestWeights: Float64Array[] | null = null;
-    let reason: FitResult["reason"] = "completed";
-    let refusedInARow = 0;
+    const progress = new FitProgress(params, options.patience ?? 0);
 
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      const started = Date.now();
+      progress.startEpoch();
       if (options.shuffle !== false) rng.shuffle(order);
-      let lossSum = 0, countSum = 0, normSum = 0, steps = 0, skipped = 0;
       if (dhNormSq) dhNormSq.forEach((a) => a.fill(0));
       for (let start = 0; start < train.B; start += batchSize) {
         const B = Math.min(batchSize, train.B - start);
@@ -294,53 +286,23 @@ export class Model {
         if (loss.count === 0) continue;
         for (const g of gradList) g.fill(0);
         this.backwardFlat(results, loss.dY, loss.dYIsLogit, grads, backend, { truncate: options.truncate }, dhNormSq);
-        const report: StepReport = updater.step(params, gradList, loss.loss);
-        if (report.accepted) {
-          refusedInARow = 0;
-          lossSum += loss.loss * loss.count;
-          countSum += loss.count;
-          normSum += report.gradNorm;
-          steps++;
-        } else {
-          skipped++;
-          if (++refusedInARow >= MAX_REFUSED_IN_A_ROW) break;
-        }
+        if (!progress.record(updater.step(params, gradList, loss.loss), loss.loss, loss.count)) break;
       }
       const valLoss = val && valTarget ? this.evaluateFlat(val, valTarget, lossName, backend, options) : null;
-      const info: EpochInfo = {
-        epoch,
-        loss: countSum ? lossSum / countSum : NaN,
-        valLoss,
-        learningRate: updater.learningRate,
-        gradNorm: steps ? normSum / steps : NaN,
-        skipped,
-        ms: Date.now() - started,
-      };
-      if (dhNormSq) info.dhNorm = Array.from(dhNormSq[0], (s) => Math.sqrt(s / Math.max(1, steps + skipped)));
-      history.push(info);
-      if (refusedInARow >= MAX_REFUSED_IN_A_ROW) {
-        reason = "diverged";
-        break;
-      }
-      const score = valLoss ?? info.loss;
-      if (score < best) {
-        best = score;
-        bestEpoch = epoch;
-        bestWeights = params.map((p) => p.slice());
-      }
+      const info = progress.endEpoch(epoch, valLoss, updater.learningRate);
+      if (dhNormSq) info.dhNorm = Array.from(dhNormSq[0], (s) => Math.sqrt(s / Math.max(1, progress.batches)));
+      if (progress.judge(info)) break;
       if (options.onEpoch && options.onEpoch(info) === false) {
-        reason = "stopped";
+        progress.reason = "stopped";
         break;
       }
-      if (patience > 0 && epoch - bestEpoch >= patience) {
-        reason = "early-stopped";
-        break;
-      }
+      if (progress.patienceExhausted(epoch)) break;
     }
-    if (bestWeights && options.restoreBest !== false) params.forEach((p, i) => p.set(bestWeights![i]));
+    const result = progress.finish(options.restoreBest !== false, val !== null);
+    const history = result.history;
     const last = history[history.length - 1];
-    this.training = { epochs: history.length, loss: last?.loss, valLoss: last?.valLoss ?? null, bestEpoch };
-    return { history, bestEpoch, bestValLoss: val && Number.isFinite(best) ? best : null, reason };
+    this.training = { epochs: history.length, loss: last?.loss, valLoss: last?.valLoss ?? null, bestEpoch: result.bestEpoch };
+    return result;
   }
 
   /** Mean loss over a dataset without changing anything. */

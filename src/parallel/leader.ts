@@ -1,12 +1,10 @@
 import { EpochInfo, FitResult, Model } from "../model";
 import { Random } from "../random";
-import { ParameterUpdater, StepReport } from "../training";
+import { FitProgress } from "../fitProgress";
+import { ParameterUpdater } from "../training";
 import { PartWork } from "./part";
 import { chunkRows, claimWord, CTRL, ENDED, FitCommand, LEFT, LOCKED, nextSeq, slotLength, TASK } from "./protocol";
 import { waitForOneOf, waitForValue } from "./sync";
-
-/** Consecutive refused steps after which training gives up, as `Model.fit` does. */
-const MAX_REFUSED_IN_A_ROW = 20;
 
 /**
  * The training loop of `Model.fit`, run by the leader worker with every minibatch shared out in
@@ -36,14 +34,8 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
   const order = Array.from({ length: N }, (_, i) => i);
   const sharedOrder = new Int32Array(command.order);
   const dhEpoch = options.gradientReport ? new Float64Array(L * T) : null;
-  const patience = options.patience ?? 0;
-  const history: EpochInfo[] = [];
+  const progress = new FitProgress(params, options.patience ?? 0);
   let seq = command.seqBase;
-  let best = Infinity;
-  let bestEpoch = 0;
-  let bestWeights: Float64Array[] | null = null;
-  let reason: FitResult["reason"] = "completed";
-  let refusedInARow = 0;
 
   /**
    * Publishes a task, takes chunks of it here like any helper, and waits until every chunk is
@@ -83,12 +75,11 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
 
   if (options.shuffle === false) sharedOrder.set(order);
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    const started = Date.now();
+    progress.startEpoch();
     if (options.shuffle !== false) {
       rng.shuffle(order);
       sharedOrder.set(order);
     }
-    let lossSum = 0, countSum = 0, normSum = 0, steps = 0, skipped = 0;
     if (dhEpoch) dhEpoch.fill(0);
     let stopped = false;
     for (let start = 0; start < N; start += batchSize) {
@@ -123,17 +114,7 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
           }
         }
         const loss = lossTotal / w;
-        const report: StepReport = updater.step(params, combined, loss);
-        if (report.accepted) {
-          refusedInARow = 0;
-          lossSum += loss * c;
-          countSum += c;
-          normSum += report.gradNorm;
-          steps++;
-        } else {
-          skipped++;
-          if (++refusedInARow >= MAX_REFUSED_IN_A_ROW) break;
-        }
+        if (!progress.record(updater.step(params, combined, loss), loss, c)) break;
       }
       if (Atomics.load(ctrl, CTRL.STOP) !== 0) {
         stopped = true;
@@ -142,43 +123,21 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
     }
     if (stopped) {
       // A stop in the middle of an epoch: that epoch is not reported, the completed ones stand.
-      reason = "stopped";
+      progress.reason = "stopped";
       break;
     }
     const valLoss = command.validation ? validationLoss() : null;
-    const info: EpochInfo = {
-      epoch,
-      loss: countSum ? lossSum / countSum : NaN,
-      valLoss,
-      learningRate: updater.learningRate,
-      gradNorm: steps ? normSum / steps : NaN,
-      skipped,
-      ms: Date.now() - started,
-    };
-    if (dhEpoch) info.dhNorm = Array.from(dhEpoch.subarray(0, T), (s) => Math.sqrt(s / Math.max(1, steps + skipped)));
-    history.push(info);
-    if (refusedInARow >= MAX_REFUSED_IN_A_ROW) {
-      reason = "diverged";
-      break;
-    }
-    const score = valLoss ?? info.loss;
-    if (score < best) {
-      best = score;
-      bestEpoch = epoch;
-      bestWeights = params.map((p) => p.slice());
-    }
+    const info = progress.endEpoch(epoch, valLoss, updater.learningRate);
+    if (dhEpoch) info.dhNorm = Array.from(dhEpoch.subarray(0, T), (s) => Math.sqrt(s / Math.max(1, progress.batches)));
+    if (progress.judge(info)) break;
     onEpoch(info);
     if (Atomics.load(ctrl, CTRL.STOP) !== 0) {
-      reason = "stopped";
+      progress.reason = "stopped";
       break;
     }
-    if (patience > 0 && epoch - bestEpoch >= patience) {
-      reason = "early-stopped";
-      break;
-    }
+    if (progress.patienceExhausted(epoch)) break;
   }
-  if (bestWeights && options.restoreBest !== false) params.forEach((p, i) => p.set(bestWeights![i]));
-  return { history, bestEpoch, bestValLoss: command.validation && Number.isFinite(best) ? best : null, reason };
+  return progress.finish(options.restoreBest !== false, Boolean(command.validation));
 }
 
 /**

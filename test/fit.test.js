@@ -1,0 +1,55 @@
+"use strict";
+// Model.fit's control flow: early stopping, best-weights restore, stop from onEpoch, divergence.
+const assert = require("assert");
+const { Model, prepareDataset } = require("../dist/src");
+const { noisySine } = require("./helpers/series");
+
+function setup(seed = 1) {
+  const data = prepareDataset(noisySine(400, { seed }), { length: 12, horizon: 1, scaling: "zscore", validationSplit: 0.25 });
+  const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 8, outputSize: 1 }], seed });
+  return { data, model };
+}
+
+describe("Model.fit control flow", function () {
+  it("stops early after `patience` epochs without a better validation loss", function () {
+    const { data, model } = setup();
+    // A learning rate so small the weights cannot change: no epoch beats the first.
+    const r = model.fit(data.train, { epochs: 20, optimizer: "sgd", learningRate: 1e-300, validation: data.validation, patience: 3 });
+    assert.strictEqual(r.reason, "early-stopped");
+    assert.strictEqual(r.history.length, 4);
+    assert.strictEqual(r.bestEpoch, 1);
+    assert.strictEqual(r.bestValLoss, r.history[0].valLoss);
+  });
+
+  it("puts back the weights of the best epoch", function () {
+    const { data, model } = setup(2);
+    const snapshots = [];
+    const r = model.fit(data.train, {
+      epochs: 6, optimizer: "sgd", learningRate: 0.5, clipNorm: 0, validation: data.validation,
+      onEpoch: () => void snapshots.push(JSON.stringify(model.toJSON().layers)),
+    });
+    const best = r.history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+    assert.strictEqual(r.bestEpoch, best.epoch);
+    assert.strictEqual(JSON.stringify(model.toJSON().layers), snapshots[best.epoch - 1]);
+    assert.ok(Math.abs(model.evaluate(data.validation.inputs, data.validation.targets) - best.valLoss) < 1e-12);
+  });
+
+  it("onEpoch returning false ends the run with reason 'stopped'", function () {
+    const { data, model } = setup();
+    const r = model.fit(data.train, { epochs: 10, validation: data.validation, onEpoch: (e) => e.epoch < 2 });
+    assert.strictEqual(r.reason, "stopped");
+    assert.strictEqual(r.history.length, 2);
+  });
+
+  it("a diverging run refuses its steps, keeps finite weights and ends as 'diverged'", function () {
+    const { data, model } = setup();
+    // Inputs far outside the scaled range make every loss overflow: each step is refused.
+    const huge = { inputs: data.train.inputs.map((s) => s.map(() => [1e300])), targets: data.train.targets.map((s) => s.map((t) => (t ? [1e300] : null))) };
+    const r = model.fit(huge, { epochs: 5, optimizer: "sgd", learningRate: 0.1, clipNorm: 0 });
+    assert.strictEqual(r.reason, "diverged");
+    // 20 refused steps in a row, counted across epochs, end the run before its 5 epochs.
+    assert.strictEqual(r.history.reduce((n, e) => n + e.skipped, 0), 20);
+    assert.ok(r.history.length < 5);
+    assert.ok(model.parameters().every((p) => p.every(Number.isFinite)));
+  });
+});
