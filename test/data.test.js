@@ -8,12 +8,9 @@ const {
   splitRows,
   batchIndices,
   gather,
-  flatten3,
-  flattenTargets,
-  unflatten3,
-  unflattenTargets,
   prepareDataset,
 } = require("../dist/src/data");
+const { packInputs, packTargets, unpackOutputs } = require("../dist/src/tensors");
 const { Random } = require("../dist/src/random");
 
 /** Rows [i, 100 + i]: every value tells which row it came from. */
@@ -376,42 +373,44 @@ describe("data: batches", function () {
     assert.throws(() => gather(["a"], [1]), /index 1 is out of range/);
   });
 
-  it("flattens with layout (b*T+t)*F+f and unflattens back", function () {
+  it("packs with layout (b*T+t)*F+f and unpacks back", function () {
     const rng = new Random(1);
     const nested = Array.from({ length: 3 }, () => Array.from({ length: 4 }, () => [rng.normal(), rng.normal()]));
-    const flat = flatten3(nested);
+    const flat = packInputs(nested, 2);
     assert.deepStrictEqual([flat.B, flat.T, flat.F], [3, 4, 2]);
     assert.ok(flat.data instanceof Float64Array);
     assert.strictEqual(flat.data[(2 * 4 + 3) * 2 + 1], nested[2][3][1]);
-    assert.deepStrictEqual(unflatten3(flat.data, 3, 4, 2), nested);
-    assert.throws(() => unflatten3(flat.data, 3, 4, 3), /expected 3×4×3 = 36/);
+    assert.deepStrictEqual(unpackOutputs(flat.data, flat, 2), nested);
+  });
+
+  it("pads shorter sequences at the end and unpacks each to its own length", function () {
+    const packed = packInputs([[[1], [2], [3]], [[4]]], 1);
+    assert.deepStrictEqual([packed.B, packed.T, packed.lengths], [2, 3, [3, 1]]);
+    assert.deepStrictEqual(Array.from(packed.data), [1, 2, 3, 4, 0, 0]);
+    assert.deepStrictEqual(unpackOutputs(packed.data, packed, 1), [[[1], [2], [3]], [[4]]]);
   });
 
   it("names the position of a ragged or non-finite input", function () {
     const nested = Array.from({ length: 5 }, () => Array.from({ length: 10 }, () => [0, 0]));
     nested[3][7] = [1];
-    assert.throws(() => flatten3(nested), /^Error: inputs\[3\]\[7\]: expected 2 features, got 1$/);
+    assert.throws(() => packInputs(nested, 2), /^Error: inputs\[3\]\[7\]: expected 2 features, got 1$/);
     nested[3][7] = [1, 2];
-    nested[4] = nested[4].slice(0, 9);
-    assert.throws(() => flatten3(nested), /inputs\[4\]: expected 10 time steps, got 9/);
-    nested[4].push([1, NaN]);
-    assert.throws(() => flatten3(nested), /inputs\[4\]\[9\]\[1\]: NaN is not a finite number/);
+    nested[4][9] = [1, NaN];
+    assert.throws(() => packInputs(nested, 2), /inputs\[4\]\[9\]\[1\]: not a finite number/);
     nested[4][9] = null;
-    assert.throws(() => flatten3(nested), /inputs\[4\]\[9\]: expected an array of 2 values/);
-    assert.throws(() => flatten3([[[1]]], 2), /inputs: expected 2 sequences, got 1/);
-    assert.throws(() => flatten3([[[1]]], 1, 1, 3), /inputs\[0\]\[0\]: expected 3 features, got 1/);
-    assert.throws(() => flatten3([]), /inputs: empty batch/);
+    assert.throws(() => packInputs(nested, 2), /inputs\[4\]\[9\]: expected 2 features, got object/);
+    assert.throws(() => packInputs([], 1), /inputs: expected a non-empty array/);
+    assert.throws(() => packInputs([[]], 1), /inputs\[0\]: expected a non-empty array of time steps/);
   });
 
   it("turns null steps and entries of targets into NaN, but refuses a NaN that was sent", function () {
-    const t = flattenTargets([[null, [1, null]], [[2, 3], null]]);
-    assert.deepStrictEqual([t.B, t.T, t.F], [2, 2, 2]);
-    assert.deepStrictEqual(Array.from(t.data), [NaN, NaN, 1, NaN, 2, 3, NaN, NaN]);
-    assert.deepStrictEqual(unflattenTargets(t.data, 2, 2, 2), [[null, [1, null]], [[2, 3], null]]);
-    assert.throws(() => flattenTargets([[null, [NaN]]]), /targets\[0\]\[1\]\[0\]: NaN is not a finite number/);
-    assert.throws(() => flattenTargets([[null, [Infinity]]]), /targets\[0\]\[1\]\[0\]: Infinity is not a finite number/);
-    assert.throws(() => flattenTargets([[null, null]]), /every step is null/);
-    assert.deepStrictEqual(Array.from(flattenTargets([[null, null]], 1, 2, 1).data), [NaN, NaN]);
+    const inputs = packInputs([[[0], [0]], [[0], [0]]], 1);
+    const t = packTargets([[null, [1, null]], [[2, 3], null]], inputs, 2);
+    assert.deepStrictEqual(Array.from(t), [NaN, NaN, 1, NaN, 2, 3, NaN, NaN]);
+    assert.throws(() => packTargets([[null, [NaN, 1]], [null, null]], inputs, 2), /targets\[0\]\[1\]\[0\]: not a finite number/);
+    assert.throws(() => packTargets([[null, [Infinity, 1]], [null, null]], inputs, 2), /targets\[0\]\[1\]\[0\]: not a finite number/);
+    assert.throws(() => packTargets([[null, null]], inputs, 2), /targets: expected 2 sequences/);
+    assert.throws(() => packTargets([[null], [null, null]], inputs, 2), /targets\[0\]: expected 2 time steps/);
   });
 
   it("refuses a tensor above 50,000,000 numbers before allocating it", function () {
@@ -419,8 +418,7 @@ describe("data: batches", function () {
     const seq = new Array(1000).fill(step);
     const huge = new Array(51).fill(seq); // 51 million numbers, shared so the test itself is small
     const started = Date.now();
-    assert.throws(() => flatten3(huge), /51×1000×1000 = 51000000 numbers, at most 50000000/);
+    assert.throws(() => packInputs(huge, 1000), /51×1000×1000 values exceed the limit of 50000000/);
     assert.ok(Date.now() - started < 1000, "the bound is checked before any work");
-    assert.throws(() => flatten3([[[1]]], undefined, undefined, 60_000_000), /at most 50000000/);
   });
 });

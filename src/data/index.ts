@@ -3,14 +3,5 @@ export { MAX_ROWS, MAX_COLUMNS, Table, toTable, toRow } from "./rows";
 export { TargetMode, TARGET_MODES, WindowOptions, Windows, makeWindows, rowsNeeded, windowCount } from "./windows";
 export { Affine, Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
 export { RowRange, RowSplit, splitRows } from "./split";
-export {
-  MAX_TENSOR_ELEMENTS,
-  Flat3,
-  batchIndices,
-  gather,
-  flatten3,
-  flattenTargets,
-  unflatten3,
-  unflattenTargets,
-} from "./batches";
+export { MAX_TENSOR_ELEMENTS, batchIndices, gather } from "./batches";
 export { PrepareOptions, PreparedDataset, prepareDataset } from "./prepare";
