@@ -109,11 +109,13 @@ export = function register(RED: NodeAPI): void {
         showSummary();
         return { dX, grads };
       },
-      loadWeights(json: LayerJSON, inputSize: number) {
-        const fits = json.hiddenSize === config.hiddenSize && json.activation === config.activation &&
+      fits(json: LayerJSON) {
+        return json.hiddenSize === config.hiddenSize && json.activation === config.activation &&
           (json.outputSize !== undefined) === config.projection &&
           (!config.projection || (json.outputSize === config.outputSize && (json.outputActivation ?? "linear") === config.outputActivation));
-        if (!fits) return false;
+      },
+      loadWeights(json: LayerJSON, inputSize: number) {
+        if (!api.fits(json)) return false;
         layer = RnnLayer.fromJSON(json, inputSize);
         cache.clear();
         states.clear();
@@ -160,6 +162,11 @@ export = function register(RED: NodeAPI): void {
         if (!layer) layer = build(I);
         const topic = typeof msg.topic === "string" ? msg.topic : "";
         let h0: Float64Array | null = null;
+        // The state kept for a topic is the one after the last step; padded shorter sequences would
+        // run extra steps on zeros and keep a state they never reached.
+        if (config.stateful && !rnn && packed.lengths.some((l) => l !== packed.T)) {
+          throw new Error(t("errors.badPayload", { message: "in stateful mode the sequences of one message must have equal lengths" }));
+        }
         if (config.stateful && !rnn) {
           const s = states.touch(topic);
           if (s && s.length === packed.B * layer.hiddenSize) h0 = s;

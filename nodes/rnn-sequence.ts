@@ -4,13 +4,14 @@
  * most one batch is in flight and Node-RED's event loop gets a turn between batches.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { prepareDataset, PreparedDataset, Random, SCALER_KINDS, TARGET_MODES, toRow, toTable, warmUp } from "../src";
+import { prepareDataset, PreparedDataset, Random, rowsNeeded, SCALER_KINDS, TARGET_MODES, toRow, toTable, warmUp } from "../src";
 import type { ScalerKind, TargetMode } from "../src";
 import { findApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
 import {
   announcePackageDir,
   batchToken,
   boolField,
+  BoundedMap,
   ConfigError,
   Done,
   enumField,
@@ -96,6 +97,8 @@ export = function register(RED: NodeAPI): void {
     let run: Run | null = null;
     let next: NodeJS.Immediate | null = null;
     let cancelWarmUp: (() => void) | null = null;
+    /** Runs that ended recently: their last batch may still be on its way to the trainer. */
+    const endedRuns = new BoundedMap<string, true>(16);
     let closed = false;
 
     const idle = () => node.status({ fill: "grey", shape: "ring", text: buffer.length ? t("status.buffered", { count: buffer.length }) : t("status.idle") });
@@ -115,6 +118,7 @@ export = function register(RED: NodeAPI): void {
       const ended = run;
       clearTimers();
       run = null;
+      endedRuns.set(ended.id, true);
       if (notifyTrainer && ended.trainer) findApi<TrainerNodeApi>(RED, ended.trainer, "rnn-trainer")?.runEnded(ended.id, reason);
       if (closed) return;
       status.cancel(); // a throttled "epoch n/N" must not land after the final word
@@ -194,6 +198,9 @@ export = function register(RED: NodeAPI): void {
       kind: "rnn-sequence",
       inFlight(runId, token) {
         return run !== null && run.id === runId && run.inFlight === token;
+      },
+      hasEnded(runId) {
+        return endedRuns.get(runId) === true;
       },
       ack(runId, token, options) {
         if (!run || run.id !== runId || run.inFlight !== token) return false;
@@ -315,7 +322,8 @@ export = function register(RED: NodeAPI): void {
         if (buffer.length > config.bufferSize) buffer.splice(0, buffer.length - config.bufferSize);
         sinceTraining++;
         if (!run) status.set({ fill: "grey", shape: "dot", text: t("status.buffered", { count: buffer.length }) });
-        if (config.trainAfter > 0 && !run && sinceTraining >= config.trainAfter && buffer.length >= config.trainAfter) {
+        // Not before the buffer can make a window and its target (a smaller trainAfter would fail each time).
+        if (config.trainAfter > 0 && !run && sinceTraining >= config.trainAfter && buffer.length >= Math.max(config.trainAfter, rowsNeeded(config.windowLength, config.horizon))) {
           startRun(buffer.slice(), msg as unknown as Record<string, unknown>);
         }
         done();

@@ -136,6 +136,7 @@ export = function register(RED: NodeAPI): void {
     /** Layer node ids of the chain last trained, in order. */
     let layerIds: string[] = [];
     let updater: ParameterUpdater | null = null;
+    let updaterShape = "";
     /** Model read from the file at start; its weights go into the layers on the first batch. */
     let fileModel: Model | null = null;
     let resumePending = false;
@@ -238,7 +239,10 @@ export = function register(RED: NodeAPI): void {
       loading = loadModelFile(path).then(
         (loaded) => {
           if (closed) return;
-          fileModel = Model.fromJSON(loaded.model);
+          const model = Model.fromJSON(loaded.model);
+          // Training already started before the file was read: the live weights win.
+          if (run !== null || layerIds.length > 0) return;
+          fileModel = model;
           lastScaler = fileModel.scaler;
           lastWindow = fileModel.window;
           lastTraining = fileModel.training;
@@ -290,7 +294,9 @@ export = function register(RED: NodeAPI): void {
       // Put back the weights of the best epoch (the run may have wandered off after it).
       if (r.best && layers) {
         const params = layers.flatMap((l) => l.list());
-        if (params.length === r.best.weights.length) params.forEach((p, i) => p.set(r.best!.weights[i]));
+        // Only onto the same shapes: a layer redeployed with another size keeps its own weights.
+        const best = r.best.weights;
+        if (params.length === best.length && params.every((p, i) => p.length === best[i].length)) params.forEach((p, i) => p.set(best[i]));
         version++;
       }
       release(r, layerIds);
@@ -407,7 +413,13 @@ export = function register(RED: NodeAPI): void {
       const record = lossApi && info.loss?.key ? lossApi.take(info.loss.key) : undefined;
       if (!record || !record.dY) throw new Error("this batch has no gradient from an rnn loss node: wire rnn layer(s) → rnn loss → rnn trainer");
       if (record.count === 0) return;
-      if (!updater) updater = makeUpdater();
+      // Optimizer state belongs to parameters of given shapes: a layer redeployed with other sizes
+      // under the same id needs a fresh one.
+      const shape = layers.map((l) => (l.getLayer() as RnnLayer).list().map((p) => p.length).join(",")).join(";");
+      if (!updater || shape !== updaterShape) {
+        updater = makeUpdater();
+        updaterShape = shape;
+      }
       const T = info.window.length;
       if (config.gradientReport && !r.stats.dhNormSq) r.stats.dhNormSq = layers.map(() => new Float64Array(T));
       // This batch's ‖∂L/∂h_t‖², added to the epoch's sums only if the step is accepted.
@@ -467,19 +479,14 @@ export = function register(RED: NodeAPI): void {
       const model = fileModel;
       if (!model) return false;
       const inputSize = info.window.features.length;
-      const fits = model.layers.length === layers.length && model.inputSize === inputSize;
-      if (fits) {
-        let width = inputSize;
-        const ok = layers.every((api, k) => {
-          const okk = api.loadWeights(model.layers[k].toJSON(), width);
-          width = model.layers[k].outputSize;
-          return okk;
-        });
-        if (ok) {
-          updater = makeUpdater();
-          node.log("training continues from the weights in the model file");
-          return true;
-        }
+      // Every layer is checked before any is loaded: a half-loaded chain would be neither the file's
+      // model nor a fresh one.
+      const saved = model.layers.map((l) => l.toJSON());
+      if (model.layers.length === layers.length && model.inputSize === inputSize && layers.every((api, k) => api.fits(saved[k]))) {
+        layers.forEach((api, k) => api.loadWeights(saved[k], model.layers[k].inputSize));
+        updater = makeUpdater();
+        node.log("training continues from the weights in the model file");
+        return true;
       }
       node.warn("the model file does not match the layers of this chain (sizes or activations differ): training starts from a fresh initialisation");
       return false;
@@ -510,6 +517,8 @@ export = function register(RED: NodeAPI): void {
           if (topic === "reset") {
             if (run) {
               findApi<SequenceNodeApi>(RED, run.source, "rnn-sequence")?.stopRun(run.id);
+              endedRuns.set(run.id, true);
+              release(run, layerIds);
               run = null;
             }
             for (const api of layerApis(layerIds.filter((id) => findApi(RED, id, "rnn-layer")))) api.resetWeights();
@@ -543,6 +552,11 @@ export = function register(RED: NodeAPI): void {
         // forged record is refused before it can end the current run or touch the weights.
         const source = findApi<SequenceNodeApi>(RED, info.source, "rnn-sequence");
         if (!source) throw new Error(`msg.rnn.source ${JSON.stringify(info.source)} is not a deployed rnn sequence node, so this batch cannot be acknowledged`);
+        // The sequence ended this run (its own "stop" or "reset") while the batch was on its way.
+        if (source.hasEnded(info.id)) {
+          done();
+          return;
+        }
         if (!source.inFlight(info.id, token)) throw new Error("this batch is not the one its rnn sequence node is waiting for (replayed, duplicated after the run ended, or altered on its way): ignored");
         accepted = true;
         recentTokens.set(token, true);
@@ -554,6 +568,9 @@ export = function register(RED: NodeAPI): void {
         if (!run || run.id !== info.id) {
           if (run) finishRun("stopped", send);
           run = startRun(info);
+          // A run starts from the configured learning rate and fresh optimizer state: a rate lowered
+          // by an earlier run's refused steps must not carry over.
+          updater = null;
         }
         const r = run;
         if (r.seen.get(token)) {
@@ -600,6 +617,8 @@ export = function register(RED: NodeAPI): void {
       closed = true;
       status.cancel();
       if (run) {
+        // The sequence would otherwise wait for an acknowledgement that can no longer come.
+        findApi<SequenceNodeApi>(RED, run.source, "rnn-sequence")?.stopRun(run.id);
         release(run, layerIds);
         run = null;
       }

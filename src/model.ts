@@ -301,20 +301,24 @@ export class Model {
     const result = progress.finish(options.restoreBest !== false, val !== null);
     const history = result.history;
     const last = history[history.length - 1];
-    this.training = { epochs: history.length, loss: last?.loss, valLoss: last?.valLoss ?? null, bestEpoch: result.bestEpoch };
+    // The model file takes finite numbers or null: an epoch without an accepted step has no loss.
+    const finite = (v: number | null | undefined) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+    this.training = { epochs: history.length, loss: finite(last?.loss), valLoss: finite(last?.valLoss), bestEpoch: result.bestEpoch };
     return result;
   }
 
-  /** Mean loss over a dataset without changing anything. */
+  /** Mean loss over a dataset without changing anything; NaN when no entry has a target. */
   evaluate(inputs: Tensor3, targets: Target3, options: GradientOptions = {}): number {
     const packed = packInputs(inputs, this.inputSize);
     const target = packTargets(targets, packed, this.outputSize);
-    return this.evaluateFlat(packed, target, options.loss ?? "mse", getBackend(options.backend), options);
+    return this.evaluateFlat(packed, target, options.loss ?? "mse", getBackend(options.backend), options) ?? NaN;
   }
 
-  private evaluateFlat(packed: { data: Float64Array; B: number; T: number }, target: Float64Array, lossName: LossName, backend: LayerBackend, options: LossOptions): number {
+  /** Mean loss, or null when no entry has a target (a loss of 0 would read as a perfect fit). */
+  private evaluateFlat(packed: { data: Float64Array; B: number; T: number }, target: Float64Array, lossName: LossName, backend: LayerBackend, options: LossOptions): number | null {
     const results = this.forwardFlat(packed.data, packed.B, packed.T, backend);
-    return computeLoss(lossName, results[results.length - 1].y, target, this.outputSize, this.outputActivation, { ...options, valueOnly: true }).loss;
+    const r = computeLoss(lossName, results[results.length - 1].y, target, this.outputSize, this.outputActivation, { ...options, valueOnly: true });
+    return r.count > 0 ? r.loss : null;
   }
 }
 

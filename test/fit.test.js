@@ -53,3 +53,21 @@ describe("Model.fit control flow", function () {
     assert.ok(model.parameters().every((p) => p.every(Number.isFinite)));
   });
 });
+
+describe("Model.fit edge cases", function () {
+  it("a validation set without any target gives valLoss null (not a perfect 0) and does not drive early stopping", function () {
+    const { data, model } = setup(3);
+    const blind = { inputs: data.validation.inputs, targets: data.validation.targets.map((s) => s.map(() => null)) };
+    const r = model.fit(data.train, { epochs: 3, validation: blind, patience: 1 });
+    assert.deepStrictEqual(r.history.map((e) => e.valLoss), [null, null, null]);
+    assert.ok(Number.isNaN(model.evaluate(blind.inputs, blind.targets)));
+  });
+
+  it("after a run with no accepted step the model still makes a valid model file (loss null)", function () {
+    const { data, model } = setup();
+    const huge = { inputs: data.train.inputs.map((s) => s.map(() => [1e300])), targets: data.train.targets.map((s) => s.map((t) => (t ? [1e300] : null))) };
+    model.fit(huge, { epochs: 1, optimizer: "sgd", learningRate: 0.1, clipNorm: 0 });
+    assert.strictEqual(model.training.loss, null);
+    assert.doesNotThrow(() => Model.fromJSON(JSON.parse(JSON.stringify(model.toJSON()))));
+  });
+});

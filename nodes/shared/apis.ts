@@ -16,7 +16,9 @@ export interface LayerNodeApi {
   getLayer(): RnnLayer | null;
   /** BPTT through the activations recorded under `key` (consumed: a key works once). */
   backward(key: string, dY: Float64Array, options: { truncate: number; dYIsLogit: boolean; needInputGrad: boolean; dhNormSq?: Float64Array }): LayerBackwardResult;
-  /** Replaces the weights (resume from a file); false when the saved layer does not fit. */
+  /** Whether a saved layer has this node's sizes and activations (nothing is changed). */
+  fits(json: LayerJSON): boolean;
+  /** Replaces the weights (resume from a file); false, changing nothing, when the saved layer does not fit. */
   loadWeights(json: LayerJSON, inputSize: number): boolean;
   /** Forgets the weights: the next message builds a fresh initialisation. */
   resetWeights(): void;
@@ -47,6 +49,8 @@ export interface SequenceNodeApi {
   stopRun(runId: string): void;
   /** Whether `token` of run `runId` is the batch this node is waiting to have acknowledged. */
   inFlight(runId: string, token: string): boolean;
+  /** Whether `runId` is a run of this node that has ended (its last batch may still be on its way). */
+  hasEnded(runId: string): boolean;
 }
 
 export interface TrainerNodeApi {

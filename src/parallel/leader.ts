@@ -59,8 +59,8 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
     waitForValue(ctrl, CTRL.COMPLETED, Math.ceil(count / chunk));
   };
 
-  /** Loss of the whole validation set: the mean over every target, as `Model.evaluate` gives. */
-  const validationLoss = (): number => {
+  /** Loss of the whole validation set: the mean over every target, or null without any (as `Model.fit`). */
+  const validationLoss = (): number | null => {
     const v = command.validation as NonNullable<FitCommand["validation"]>;
     runTask(TASK.EVALUATE, 0, v.B);
     let sum = 0;
@@ -69,7 +69,7 @@ export function runLeader(model: Model, command: FitCommand, parts: number, ctrl
       sum += slots[k * slotLen + paramCount];
       count += slots[k * slotLen + paramCount + 1];
     }
-    if (count === 0) return 0;
+    if (count === 0) return null;
     return parts > 1 ? sum / count : sum;
   };
 
