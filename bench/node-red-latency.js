@@ -43,7 +43,7 @@ async function main() {
   const out = { machine: bench.machine(), loadavg: os.loadavg(), flows: {}, bound: BOUND_MS };
   console.log('# node-red-rnn: the event loop of a real Node-RED runtime during training');
   console.log(`machine: ${out.machine}; load average before: ${out.loadavg.map((v) => v.toFixed(2)).join(' ')}`);
-  if (warmKernels) console.log('EXPERIMENT: the fast kernel is optimised before training (--warm-kernels); the nodes do not do this.');
+  if (warmKernels) console.log('EXPERIMENT: the fast kernel is optimised before training (--warm-kernels); on top of the warm-up the rnn sequence node runs before every training run (src/warmup.ts).');
   const c = REFERENCE_FLOW;
   const flows = [
     ['reference', `reference task as a flow: ${c.points} points, window ${c.window}, H=${c.hidden}, batch ${c.batchSize}, SGD ${c.learningRate}, ${c.epochs} epochs, ${c.validationSplit * 100} % validation`],

@@ -151,7 +151,7 @@ function exampleFlow() {
 }
 
 /**
- * An experiment, not what the nodes do: runs the fast kernel's forward and backward on a tiny
+ * The older experiment (the nodes now warm up by themselves before each run, src/warmup.ts): runs the fast kernel's forward and backward on a tiny
  * layer two hundred times, in slices that yield to the event loop, so that V8 has optimised them
  * before the first real batch (which otherwise runs, and stalls, in the interpreter).
  */
