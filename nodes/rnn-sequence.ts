@@ -4,7 +4,7 @@
  * most one batch is in flight and Node-RED's event loop gets a turn between batches.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { prepareDataset, PreparedDataset, Random, rowsNeeded, SCALER_KINDS, TARGET_MODES, toRow, toTable, warmUp } from "../src";
+import { LazyWindows, prepareSeries, PreparedSeries, Random, rowsNeeded, SCALER_KINDS, TARGET_MODES, toRow, toTable, warmUp } from "../src";
 import type { ScalerKind, TargetMode } from "../src";
 import { findApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
 import {
@@ -65,7 +65,8 @@ function readConfig(raw: Record<string, unknown>): SequenceConfig {
 
 interface Run {
   id: string;
-  data: PreparedDataset;
+  /** The scaled series; a batch's windows are cut when it is sent. */
+  data: PreparedSeries;
   epoch: number;
   phase: "train" | "validate";
   /** 1-based index of the batch in flight within its phase. */
@@ -127,19 +128,25 @@ export = function register(RED: NodeAPI): void {
       else node.status({ fill: "grey", shape: "ring", text: t("status.stopped") });
     }
 
-    function batchSlice<T>(items: T[], order: number[] | null, batch: number): T[] {
+    /** The windows of one batch, cut now: the run never holds all of them at once. */
+    function cutBatch(windows: LazyWindows, order: number[] | null, batch: number): { inputs: number[][][]; targets: (number[] | null)[][] } {
       const start = (batch - 1) * config.batchSize;
-      const end = Math.min(items.length, start + config.batchSize);
-      const out: T[] = [];
-      for (let i = start; i < end; i++) out.push(items[order ? order[i] : i]);
-      return out;
+      const end = Math.min(windows.count, start + config.batchSize);
+      const inputs: number[][][] = [];
+      const targets: (number[] | null)[][] = [];
+      for (let i = start; i < end; i++) {
+        const w = windows.at(order ? order[i] : i);
+        inputs.push(w.input);
+        targets.push(w.target);
+      }
+      return { inputs, targets };
     }
 
     function emit(): void {
       next = null;
       if (!run || closed) return;
       const r = run;
-      const source = r.phase === "train" ? r.data.train : r.data.validation;
+      const batch = cutBatch(r.phase === "train" ? r.data.train : r.data.validation, r.phase === "train" ? r.order : null, r.batch);
       const info: RunInfo = {
         id: r.id,
         phase: r.phase,
@@ -153,13 +160,12 @@ export = function register(RED: NodeAPI): void {
         window: r.data.window,
         layers: [],
       };
-      const order = r.phase === "train" ? r.order : null;
       const msg = {
         ...r.topicBase,
         _msgid: RED.util.generateId(),
         topic: r.phase,
-        payload: batchSlice(source.inputs, order, r.batch),
-        target: batchSlice(source.targets, order, r.batch),
+        payload: batch.inputs,
+        target: batch.targets,
         rnn: info,
       };
       r.inFlight = batchToken(info);
@@ -230,7 +236,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     function startRun(series: unknown, msg: Record<string, unknown>): void {
-      const data = prepareDataset(series, {
+      const data = prepareSeries(series, {
         features: config.features,
         targets: config.targets,
         fields: readingFields(),
@@ -240,8 +246,8 @@ export = function register(RED: NodeAPI): void {
         scaling: config.scaling,
         validationSplit: config.validationSplit,
       });
-      if (data.train.inputs.length === 0) throw new Error("no training windows could be made from the series");
-      const n = data.train.inputs.length;
+      if (data.train.count === 0) throw new Error("no training windows could be made from the series");
+      const n = data.train.count;
       const rng = new Random(config.seed);
       const order = Array.from({ length: n }, (_, i) => i);
       if (config.shuffle) rng.shuffle(order);
@@ -255,7 +261,7 @@ export = function register(RED: NodeAPI): void {
         phase: "train",
         batch: 1,
         batches: Math.ceil(n / config.batchSize),
-        valBatches: Math.ceil(data.validation.inputs.length / config.batchSize),
+        valBatches: Math.ceil(data.validation.count / config.batchSize),
         order,
         rng,
         inFlight: null,

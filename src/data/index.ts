@@ -1,7 +1,7 @@
 /** Series handling: readings → table → windows → scaled batches. */
 export { MAX_ROWS, MAX_COLUMNS, Table, toTable, toRow } from "./rows";
-export { TargetMode, TARGET_MODES, WindowOptions, Windows, makeWindows, rowsNeeded, windowCount } from "./windows";
+export { TargetMode, TARGET_MODES, WindowOptions, Windows, makeWindows, cutWindow, rowsNeeded, windowCount } from "./windows";
 export { Affine, Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
 export { RowRange, RowSplit, splitRows } from "./split";
 export { MAX_TENSOR_ELEMENTS, batchIndices, gather } from "./batches";
-export { PrepareOptions, PreparedDataset, prepareDataset } from "./prepare";
+export { PrepareOptions, PreparedDataset, prepareDataset, PreparedSeries, LazyWindows, prepareSeries } from "./prepare";

@@ -6,7 +6,7 @@ import { WindowJSON } from "../types";
 import { toTable } from "./rows";
 import { Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
 import { RowSplit, splitRows } from "./split";
-import { makeWindows, TargetMode, TARGET_MODES, Windows } from "./windows";
+import { cutWindow, makeWindows, TargetMode, TARGET_MODES, windowCount, Windows } from "./windows";
 
 export interface PrepareOptions {
   /** Fields to read from object or array rows (see `toTable`); default: every numeric one. */
@@ -50,11 +50,20 @@ function resolve(names: unknown, columns: string[], what: string): number[] {
   });
 }
 
-/**
- * Read, split, scale and window a series. The scaler is fitted on the training rows only and
- * the split follows `splitRows`, so no validation row reaches training in any form.
- */
-export function prepareDataset(series: unknown, opts: PrepareOptions): PreparedDataset {
+/** A series read, split and scaled, windows not yet cut: what both ways of preparing share. */
+interface ScaledSeries {
+  columns: string[];
+  window: WindowJSON;
+  scaler: Scaler;
+  split: RowSplit;
+  /** One row per table row: the scaled features, then the scaled targets. */
+  scaled: number[][];
+  mode: TargetMode;
+  featureCols: number[];
+  targetCols: number[];
+}
+
+function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
   const { length, horizon } = opts;
   const mode = opts.targetMode ?? "last";
   if (!Number.isInteger(length) || length < 1) throw new Error(`length must be an integer ≥ 1, got ${String(length)}`);
@@ -70,47 +79,82 @@ export function prepareDataset(series: unknown, opts: PrepareOptions): PreparedD
   const split = splitRows(rows.length, opts.validationSplit, length + horizon);
   const scaler = Scaler.fit(rows.slice(split.train.start, split.train.end), featureCols, targetCols, opts.scaling);
 
-  // One scaled row per table row: features first, then targets, as the window cutter reads them.
   const F = featureCols.length;
   const O = targetCols.length;
   const scaled = rows.map((row) => [
     ...scaler.transformFeatures(featureCols.map((c) => row[c])),
     ...scaler.transformTargets(targetCols.map((c) => row[c])),
   ]);
-  const windowOpts = {
-    length,
-    horizon,
-    targetMode: mode,
+  return {
+    columns,
+    window: { length, horizon, features: featureCols.map((c) => columns[c]), targets: targetCols.map((c) => columns[c]) },
+    scaler,
+    split,
+    scaled,
+    mode,
     featureCols: Array.from({ length: F }, (_, i) => i),
     targetCols: Array.from({ length: O }, (_, i) => F + i),
   };
+}
 
-  const train = makeWindows(scaled.slice(split.train.start, split.train.end), windowOpts);
+/**
+ * In "every" mode the first validation windows start before the boundary: steps whose target is a
+ * training row would measure fit, not forecast, so they get no loss.
+ */
+function maskTrainingTargets(s: ScaledSeries, n: number, target: (number[] | null)[]): void {
+  if (s.mode !== "every") return;
+  const start = s.split.validation ? s.split.validation.start : 0;
+  for (let t = 0; t < target.length; t++) if (start + n + t + s.window.horizon < s.split.boundary) target[t] = null;
+}
+
+/**
+ * Read, split, scale and window a series. The scaler is fitted on the training rows only and
+ * the split follows `splitRows`, so no validation row reaches training in any form.
+ */
+export function prepareDataset(series: unknown, opts: PrepareOptions): PreparedDataset {
+  const s = scaleSeries(series, opts);
+  const { length, horizon } = s.window;
+  const windowOpts = { length, horizon, targetMode: s.mode, featureCols: s.featureCols, targetCols: s.targetCols };
+  const train = makeWindows(s.scaled.slice(s.split.train.start, s.split.train.end), windowOpts);
   let validation: Windows = { inputs: [], targets: [] };
-  if (split.validation) {
-    const start = split.validation.start;
-    validation = makeWindows(scaled.slice(start, split.validation.end), windowOpts);
-    if (mode === "every") {
-      // Steps whose target is a training row would measure fit, not forecast: no loss there.
-      validation.targets.forEach((steps, n) => {
-        for (let t = 0; t < steps.length; t++) {
-          if (start + n + t + horizon < split.boundary) steps[t] = null;
-        }
-      });
-    }
+  if (s.split.validation) {
+    validation = makeWindows(s.scaled.slice(s.split.validation.start, s.split.validation.end), windowOpts);
+    validation.targets.forEach((steps, n) => maskTrainingTargets(s, n, steps));
   }
+  return { columns: s.columns, window: s.window, scaler: s.scaler, split: s.split, train, validation };
+}
 
-  return {
-    columns,
-    window: {
-      length,
-      horizon,
-      features: featureCols.map((c) => columns[c]),
-      targets: targetCols.map((c) => columns[c]),
-    },
-    scaler,
-    split,
-    train,
-    validation,
+/** Windows cut on demand: `count` of them, window n built fresh by `at(n)`. */
+export interface LazyWindows {
+  count: number;
+  at(n: number): { input: number[][]; target: (number[] | null)[] };
+}
+
+export interface PreparedSeries extends Omit<PreparedDataset, "train" | "validation"> {
+  train: LazyWindows;
+  validation: LazyWindows;
+}
+
+/**
+ * Like `prepareDataset` (same split, same scaler, the same windows), but the windows are cut when
+ * asked for: a training run then holds the scaled table, not every window of it at once, and
+ * preparing a long series does not hold the event loop while thousands of windows are built.
+ */
+export function prepareSeries(series: unknown, opts: PrepareOptions): PreparedSeries {
+  const s = scaleSeries(series, opts);
+  const { length, horizon } = s.window;
+  const part = (range: { start: number; end: number } | null, validation: boolean): LazyWindows => {
+    if (!range) return { count: 0, at: () => { throw new Error("there are no validation windows"); } };
+    const count = windowCount(range.end - range.start, length, horizon);
+    return {
+      count,
+      at(n: number) {
+        if (!Number.isInteger(n) || n < 0 || n >= count) throw new Error(`window ${String(n)} is out of range 0..${count - 1}`);
+        const w = cutWindow(s.scaled, range.start + n, length, horizon, s.mode, s.featureCols, s.targetCols);
+        if (validation) maskTrainingTargets(s, n, w.target);
+        return w;
+      },
+    };
   };
+  return { columns: s.columns, window: s.window, scaler: s.scaler, split: s.split, train: part(s.split.train, false), validation: part(s.split.validation, true) };
 }

@@ -92,24 +92,32 @@ export function makeWindows(rows: number[][], opts: WindowOptions): Windows {
     }
   }
 
+  const inputs: number[][][] = new Array(N);
+  const targets: (number[] | null)[][] = new Array(N);
+  for (let n = 0; n < N; n++) {
+    const w = cutWindow(rows, n, length, horizon, mode, featureCols, targetCols);
+    inputs[n] = w.input;
+    targets[n] = w.target;
+  }
+  return { inputs, targets };
+}
+
+/**
+ * Window n of a table whose rows are already checked (the rule of `makeWindows`): fresh arrays,
+ * so a window can be cut when a batch needs it instead of all of them up front.
+ */
+export function cutWindow(rows: number[][], n: number, length: number, horizon: number, mode: TargetMode, featureCols: number[], targetCols: number[]): { input: number[][]; target: (number[] | null)[] } {
   const pick = (r: number, cols: number[]): number[] => {
     const row = rows[r];
     const out = new Array<number>(cols.length);
     for (let i = 0; i < cols.length; i++) out[i] = row[cols[i]];
     return out;
   };
-
-  const inputs: number[][][] = new Array(N);
-  const targets: (number[] | null)[][] = new Array(N);
-  for (let n = 0; n < N; n++) {
-    const x: number[][] = new Array(length);
-    const y: (number[] | null)[] = new Array(length);
-    for (let t = 0; t < length; t++) {
-      x[t] = pick(n + t, featureCols);
-      y[t] = mode === "every" || t === length - 1 ? pick(n + t + horizon, targetCols) : null;
-    }
-    inputs[n] = x;
-    targets[n] = y;
+  const input: number[][] = new Array(length);
+  const target: (number[] | null)[] = new Array(length);
+  for (let t = 0; t < length; t++) {
+    input[t] = pick(n + t, featureCols);
+    target[t] = mode === "every" || t === length - 1 ? pick(n + t + horizon, targetCols) : null;
   }
-  return { inputs, targets };
+  return { input, target };
 }
