@@ -44,6 +44,23 @@ function spyOnWorkers() {
   return { started, restore: () => (workerThreads.Worker = Original) };
 }
 
+/**
+ * A two-worker trainer whose threads are recorded, already running a fit far too long to finish
+ * on its own, for the tests that interrupt one.
+ */
+function longFitOnSpiedWorkers() {
+  const spy = spyOnWorkers();
+  let trainer;
+  try {
+    trainer = new ParallelTrainer(twoLayerModel(), { workers: 2 });
+  } finally {
+    spy.restore();
+  }
+  const data = dataset();
+  const fit = trainer.fit(data.train, { epochs: 5000, batchSize: 8 });
+  return { spy, trainer, data, fit };
+}
+
 describe("parallel training (worker threads)", function () {
   this.timeout(60000);
 
@@ -241,15 +258,7 @@ describe("parallel training (worker threads)", function () {
     });
 
     it("a worker that dies in the middle of a fit rejects the promise instead of hanging or crashing", async function () {
-      const spy = spyOnWorkers();
-      let trainer;
-      try {
-        trainer = new ParallelTrainer(twoLayerModel(), { workers: 2 });
-      } finally {
-        spy.restore();
-      }
-      const data = dataset();
-      const fit = trainer.fit(data.train, { epochs: 5000, batchSize: 8 });
+      const { spy, trainer, data, fit } = longFitOnSpiedWorkers();
       setTimeout(() => void spy.started[1].terminate(), 150);
       await assert.rejects(fit, /training worker 1 stopped unexpectedly/);
       await assert.rejects(trainer.fit(data.train, { epochs: 1 }), /unusable/);
@@ -273,15 +282,7 @@ describe("parallel training (worker threads)", function () {
     });
 
     it("close() during a fit rejects it and terminates every thread; a closed trainer refuses new fits", async function () {
-      const spy = spyOnWorkers();
-      let trainer;
-      try {
-        trainer = new ParallelTrainer(twoLayerModel(), { workers: 2 });
-      } finally {
-        spy.restore();
-      }
-      const data = dataset();
-      const fit = trainer.fit(data.train, { epochs: 5000, batchSize: 8 });
+      const { spy, trainer, data, fit } = longFitOnSpiedWorkers();
       await new Promise((r) => setTimeout(r, 150));
       const closed = trainer.close();
       await assert.rejects(fit, /closed during training/);

@@ -1,7 +1,7 @@
 "use strict";
 const assert = require("assert");
-const { helper, NODES, tmpUserDir } = require("../helpers/nodes");
-const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapAfterGc, forgetSpyHistory, hugeValues, sleep } = require("../helpers/fuzz");
+const { helper, NODES, useNodeRedServer } = require("../helpers/nodes");
+const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapBeforeFuzzing, settledHeap, sleep } = require("../helpers/fuzz");
 
 const COUNT = 3000;
 
@@ -38,13 +38,7 @@ function make(fz) {
 
 describe("fuzz: rnn layer", function () {
   this.timeout(60000);
-  beforeEach(function (done) {
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true });
 
   it("ends every malformed message with done() or a clear error, never throws, stays bounded, and computes the same outputs afterwards", async function () {
     const watch = watchProcess();
@@ -59,9 +53,7 @@ describe("fuzz: rnn layer", function () {
       });
       layer.receive({ topic: "probe-before", payload: probe });
       await sleep(20);
-      hugeValues(); // made before the first measurement: they are shared test data, not the node's
-      forgetSpyHistory(helper);
-      const heapBefore = heapAfterGc();
+      const heapBefore = heapBeforeFuzzing(helper);
 
       report = await feed(helper, {
         target: "layer",
@@ -71,8 +63,7 @@ describe("fuzz: rnn layer", function () {
         huge: (h) => ({ msg: { topic: "huge", payload: h.value }, expect: h.name === "2,000,000 numbers" ? "ok" : "error" }),
       });
 
-      forgetSpyHistory(helper);
-      const heapAfter = heapAfterGc();
+      const heapAfter = settledHeap(helper);
       // A topic never used before starts from h = 0, exactly as the probe did before the fuzzing.
       layer.receive({ topic: "probe-after", payload: probe });
       await sleep(20);

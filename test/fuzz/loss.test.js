@@ -1,7 +1,7 @@
 "use strict";
 const assert = require("assert");
-const { helper, NODES, tmpUserDir } = require("../helpers/nodes");
-const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapAfterGc, forgetSpyHistory, hugeValues, sleep } = require("../helpers/fuzz");
+const { helper, NODES, useNodeRedServer } = require("../helpers/nodes");
+const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapBeforeFuzzing, settledHeap, sleep } = require("../helpers/fuzz");
 
 const COUNT = 3000;
 
@@ -50,13 +50,7 @@ function make(fz) {
 
 describe("fuzz: rnn loss", function () {
   this.timeout(60000);
-  beforeEach(function (done) {
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true });
 
   it("ends every malformed message with done() or a clear error, never throws, stays bounded, and computes the same loss afterwards", async function () {
     const watch = watchProcess();
@@ -72,9 +66,7 @@ describe("fuzz: rnn loss", function () {
       });
       loss.receive({ topic: "probe", ...JSON.parse(JSON.stringify(probe)) });
       await sleep(20);
-      hugeValues();
-      forgetSpyHistory(helper);
-      const heapBefore = heapAfterGc();
+      const heapBefore = heapBeforeFuzzing(helper);
       const report = await feed(helper, {
         target: "loss",
         count: COUNT,
@@ -83,8 +75,7 @@ describe("fuzz: rnn loss", function () {
         // The huge payloads compared with themselves: the numeric ones are valid (loss 0).
         huge: (h) => ({ msg: { payload: h.value, target: h.value }, expect: h.name === "2,000,000 numbers" || h.name === "1000×1000×3 nested" ? "ok" : "error" }),
       });
-      forgetSpyHistory(helper);
-      const heapAfter = heapAfterGc();
+      const heapAfter = settledHeap(helper);
       loss.receive({ topic: "probe", ...JSON.parse(JSON.stringify(probe)) });
       await sleep(20);
       printReport("rnn-loss", report, watch.problems, heapBefore, heapAfter);

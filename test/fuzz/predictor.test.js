@@ -1,20 +1,12 @@
 "use strict";
 const assert = require("assert");
 const path = require("path");
-const { helper, NODES, tmpUserDir } = require("../helpers/nodes");
-const { Model, saveModelFile } = require("../../dist/src");
-const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapAfterGc, forgetSpyHistory, hugeValues, sleep } = require("../helpers/fuzz");
+const { helper, NODES, useNodeRedServer } = require("../helpers/nodes");
+const { saveOneFeatureModel } = require("../helpers/models");
+const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapBeforeFuzzing, settledHeap, sleep } = require("../helpers/fuzz");
 
 const COUNT = 3000;
 const WINDOW = 8;
-
-/** A small one-feature model with a window and a scaler, saved where the predictor looks. */
-async function saveSmallModel(userDir, file) {
-  const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 5, outputSize: 1 }], seed: 2 });
-  model.scaler = { kind: "zscore", features: { offset: [20], scale: [5] }, targets: { offset: [20], scale: [5] } };
-  model.window = { length: WINDOW, horizon: 1, features: ["value"], targets: ["value"] };
-  await saveModelFile(path.join(userDir, file), model.toJSON());
-}
 
 function flow() {
   const pred = { z: "f1", type: "rnn-predictor", source: "file", trainer: "", modelPath: "models/small.json", steps: 1, anomalyFactor: 3 };
@@ -61,28 +53,18 @@ function make(fz) {
 
 describe("fuzz: rnn predictor", function () {
   this.timeout(60000);
-  let userDir;
-  beforeEach(function (done) {
-    userDir = tmpUserDir();
-    helper.settings({ userDir });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  const server = useNodeRedServer({ userDir: true });
 
   it("ends every malformed message with done() or a clear error, never throws, stays bounded, and forecasts like an untouched twin afterwards", async function () {
     const watch = watchProcess();
     try {
-      await saveSmallModel(userDir, "models/small.json");
+      await saveOneFeatureModel(path.join(server.userDir, "models", "small.json"), { hiddenSize: 5, seed: 2, offset: 20, scale: 5, length: WINDOW });
       await helper.load(withCatalogue(NODES), flow());
       const pred = helper.getNode("pred");
       const twin = helper.getNode("twin");
       await untilLoaded(pred, helper.getNode("out"));
       await untilLoaded(twin, helper.getNode("twinOut"));
-      hugeValues();
-      forgetSpyHistory(helper);
-      const heapBefore = heapAfterGc();
+      const heapBefore = heapBeforeFuzzing(helper);
       const report = await feed(helper, {
         target: "pred",
         count: COUNT,
@@ -91,8 +73,7 @@ describe("fuzz: rnn predictor", function () {
         // 2,000,000 numbers are a window (its last 8 are used); the rest have no "value" to read.
         huge: (h) => ({ msg: { payload: h.value }, expect: h.name === "2,000,000 numbers" ? "ok" : "error" }),
       });
-      forgetSpyHistory(helper);
-      const heapAfter = heapAfterGc();
+      const heapAfter = settledHeap(helper);
 
       // The same 150 readings to both. From reading 9 on, every window and every checked forecast
       // is made of these readings alone; from reading 109 on, so are the last 100 errors behind the

@@ -1,7 +1,7 @@
 "use strict";
 const assert = require("assert");
-const { helper, NODES, tmpUserDir } = require("../helpers/nodes");
-const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapAfterGc, forgetSpyHistory, hugeValues, sleep, tick } = require("../helpers/fuzz");
+const { helper, NODES, useNodeRedServer } = require("../helpers/nodes");
+const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapBeforeFuzzing, settledHeap, sleep, tick } = require("../helpers/fuzz");
 
 const COUNT = 3000;
 const BUFFER = 50;
@@ -72,13 +72,7 @@ async function firstBatchFromBuffer(seq, out) {
 
 describe("fuzz: rnn sequence", function () {
   this.timeout(60000);
-  beforeEach(function (done) {
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true });
 
   it("ends every malformed message with done() or a clear error, never throws, stays bounded, and makes the same batches afterwards", async function () {
     const watch = watchProcess();
@@ -89,9 +83,7 @@ describe("fuzz: rnn sequence", function () {
       const before = await firstBatchFromBuffer(seq, out);
       seq.receive({ topic: "reset" });
       seq.receive({ payload: 1 }); // the buffer holds single numbers from here on
-      hugeValues();
-      forgetSpyHistory(helper);
-      const heapBefore = heapAfterGc();
+      const heapBefore = heapBeforeFuzzing(helper);
       const report = await feed(helper, {
         target: "seq",
         count: COUNT,
@@ -103,8 +95,7 @@ describe("fuzz: rnn sequence", function () {
       });
       seq.receive({ topic: "stop" });
       await sleep(20);
-      forgetSpyHistory(helper);
-      const heapAfter = heapAfterGc();
+      const heapAfter = settledHeap(helper);
       const after = await firstBatchFromBuffer(seq, out);
       printReport("rnn-sequence", report, watch.problems, heapBefore, heapAfter);
       assertClean(assert, report, watch.problems);

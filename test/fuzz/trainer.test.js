@@ -1,7 +1,7 @@
 "use strict";
 const assert = require("assert");
-const { helper, NODES, chain, nextMessage, tmpUserDir, noisySineSeries } = require("../helpers/nodes");
-const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapAfterGc, forgetSpyHistory, hugeValues } = require("../helpers/fuzz");
+const { helper, NODES, useNodeRedServer, chain, nextMessage, noisySineSeries } = require("../helpers/nodes");
+const { feed, printReport, assertClean, observers, withCatalogue, watchProcess, heapBeforeFuzzing, settledHeap } = require("../helpers/fuzz");
 
 const IDLE_COUNT = 2000;
 const BUSY_COUNT = 1000;
@@ -55,13 +55,7 @@ async function train(series) {
 
 describe("fuzz: rnn trainer", function () {
   this.timeout(60000);
-  beforeEach(function (done) {
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true });
 
   it("ends every malformed or forged message with done() or a clear error, idle and while training, and the run it trains is unchanged", async function () {
     const watch = watchProcess();
@@ -77,9 +71,7 @@ describe("fuzz: rnn trainer", function () {
       assert.strictEqual(reference.done.reason, "completed");
       assert.strictEqual(reference.epochs.length, 3);
 
-      hugeValues();
-      forgetSpyHistory(helper);
-      const heapBefore = heapAfterGc();
+      const heapBefore = heapBeforeFuzzing(helper);
       // Idle: every command, every kind of junk, forged and replayed records.
       const idle = await feed(helper, { target: "trainer", count: IDLE_COUNT, seed: 15, make: maker({ commands: ["stop", "reset", "save"], taps }), huge: (h) => ({ msg: { payload: h.value }, expect: "error" }) });
       printReport("rnn-trainer (idle)", idle, watch.problems);
@@ -91,8 +83,7 @@ describe("fuzz: rnn trainer", function () {
       const busy = await feed(helper, { target: "trainer", count: BUSY_COUNT, seed: 16, make: maker({ commands: ["save"], taps }), huge: (h) => ({ msg: { payload: h.value, rnn: { phase: "train" } }, expect: "error" }) });
       const during = await running;
       during.stop();
-      forgetSpyHistory(helper);
-      const heapAfter = heapAfterGc();
+      const heapAfter = settledHeap(helper);
       printReport("rnn-trainer (training)", busy, watch.problems, heapBefore, heapAfter);
       assertClean(assert, busy, watch.problems);
       assert.ok(idle.tried + busy.tried >= IDLE_COUNT + BUSY_COUNT);

@@ -87,6 +87,21 @@ function forgetSpyHistory(helper) {
   if (sandbox && typeof sandbox.resetHistory === "function") sandbox.resetHistory();
 }
 
+/** The heap after a full collection, with the spies' call history dropped first (see above). */
+function settledHeap(helper) {
+  forgetSpyHistory(helper);
+  return heapAfterGc();
+}
+
+/**
+ * The heap to compare a fuzzing run's end with. The shared huge values are made before it: they
+ * are test data that outlives the run, not memory the node kept.
+ */
+function heapBeforeFuzzing(helper) {
+  hugeValues();
+  return settledHeap(helper);
+}
+
 /** Records uncaught exceptions and unhandled rejections while installed. */
 function watchProcess() {
   const problems = [];
@@ -443,6 +458,8 @@ module.exports = {
   watchProcess,
   heapAfterGc,
   forgetSpyHistory,
+  settledHeap,
+  heapBeforeFuzzing,
   hugeValues,
   mb,
   tick,

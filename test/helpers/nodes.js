@@ -136,4 +136,29 @@ function waitFor(check, ms = 10000, what = "condition") {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { helper, NODES, TYPES, chain, placed, nextMessage, collect, tmpUserDir, noisySineSeries, withCatch, statuses, lastStatus, loggedErrors, waitFor, sleep, translate };
+/**
+ * Installs, in the calling describe block, the hooks that give each test a freshly started
+ * Node-RED and unload its flows afterwards. Options:
+ * - `userDir`: each test gets a new temporary user directory (read it from the returned object's
+ *   `userDir` during the test); without it the settings are left as they are.
+ * - `setup` / `teardown`: run just before the server starts and just before the flows unload.
+ * The hooks take mocha's `done` in plain functions: mocha 12 refuses arrow hooks that take it.
+ */
+function useNodeRedServer({ userDir = false, setup = null, teardown = null } = {}) {
+  const server = { userDir: null };
+  beforeEach(function (done) {
+    if (userDir) {
+      server.userDir = tmpUserDir();
+      helper.settings({ userDir: server.userDir });
+    }
+    if (setup) setup();
+    helper.startServer(done);
+  });
+  afterEach(function (done) {
+    if (teardown) teardown();
+    helper.unload().then(() => helper.stopServer(done));
+  });
+  return server;
+}
+
+module.exports = { helper, NODES, TYPES, chain, useNodeRedServer, placed, nextMessage, collect, tmpUserDir, noisySineSeries, withCatch, statuses, lastStatus, loggedErrors, waitFor, sleep, translate };

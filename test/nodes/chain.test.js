@@ -1,16 +1,10 @@
 "use strict";
 const assert = require("assert");
-const { helper, NODES, chain, nextMessage, collect, tmpUserDir, noisySineSeries } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, chain, nextMessage, collect, noisySineSeries } = require("../helpers/nodes");
 
 describe("rnn nodes: a full training chain", function () {
   this.timeout(120000);
-  beforeEach(function (done) {
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true });
 
   it("trains on a noisy sine to validation MSE < 0.01, then the predictor forecasts within 0.2", async function () {
     const flow = chain({

@@ -3,7 +3,7 @@
 // by the admin API): the node must show a red status, log an error naming the field, and refuse
 // every message with done(err) naming the field, which a Catch node receives.
 const assert = require("assert");
-const { helper, NODES, withCatch, collect, statuses, loggedErrors, waitFor } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, withCatch, collect, statuses, loggedErrors, waitFor } = require("../helpers/nodes");
 
 const CASES = [
   { type: "rnn-sequence", config: { windowLength: 0 }, field: "windowLength" },
@@ -30,12 +30,7 @@ const CASES = [
 ];
 
 describe("rnn nodes: invalid configuration", function () {
-  beforeEach(function (done) {
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer();
 
   for (const c of CASES) {
     it(`${c.type} with ${JSON.stringify(c.config)}: red status, and every message fails naming "${c.field}"`, async function () {

@@ -4,7 +4,7 @@
 // used once, and a lost batch ends the run through the sequence's watchdog, releasing its caches.
 const assert = require("assert");
 const { BoundedMap } = require("../../dist/nodes/shared/runtime");
-const { helper, NODES, chain, nextMessage, collect, loggedErrors, lastStatus, waitFor, tmpUserDir, noisySineSeries } = require("../helpers/nodes");
+const { helper, NODES, chain, nextMessage, collect, loggedErrors, lastStatus, waitFor, noisySineSeries, useNodeRedServer } = require("../helpers/nodes");
 
 const SERIES = noisySineSeries(400, 5);
 const CONFIG = { sequence: { epochs: 4, ackTimeout: 0.5 }, layers: [{ hiddenSize: 8 }, { hiddenSize: 6, projection: true }] };
@@ -64,15 +64,7 @@ describe("rnn nodes: fan-out and dropped messages", function () {
     await helper.unload();
     await new Promise((resolve) => helper.stopServer(resolve));
   });
-  beforeEach(function (done) {
-    caches = watchCaches();
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    caches.restore();
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true, setup: () => (caches = watchCaches()), teardown: () => caches.restore() });
 
   it("the reference run trains: it completes and the loss falls", function () {
     assert.strictEqual(reference.done.reason, "completed");

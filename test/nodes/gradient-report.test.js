@@ -4,7 +4,7 @@
 // the Elman RNN is known for.
 const assert = require("assert");
 const { Model, RnnLayer, prepareDataset } = require("../../dist/src");
-const { helper, NODES, chain, nextMessage, collect, tmpUserDir, noisySineSeries } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, chain, nextMessage, collect, noisySineSeries } = require("../helpers/nodes");
 
 async function trainWithReport(config, series) {
   await helper.load(NODES, chain(config));
@@ -17,13 +17,7 @@ async function trainWithReport(config, series) {
 
 describe("rnn trainer: gradient report", function () {
   this.timeout(60000);
-  beforeEach(function (done) {
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true });
 
   it("one batch per epoch: dhNorm per step equals the core's reference backend on the same windows and initial weights (1e-9)", async function () {
     const series = noisySineSeries(120, 4);

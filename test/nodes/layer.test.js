@@ -4,7 +4,7 @@
 const assert = require("assert");
 const { RnnLayer } = require("../../dist/src");
 const plain = require("../helpers/plain-rnn");
-const { helper, NODES, withCatch, collect, lastStatus, waitFor } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, withCatch, collect, lastStatus, waitFor } = require("../helpers/nodes");
 
 const CONFIG = { hiddenSize: 5, activation: "tanh", projection: true, outputSize: 2, outputActivation: "linear", init: "orthogonal", seed: 11, stateful: false };
 
@@ -50,12 +50,7 @@ const BATCH = [
 
 describe("rnn layer node", function () {
   this.timeout(20000);
-  beforeEach(function (done) {
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer();
 
   it("B×T×I input: the weights are the core's for the same seed and the outputs match a naive forward pass to 1e-12", async function () {
     await helper.load(NODES, flowWith({}));

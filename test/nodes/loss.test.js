@@ -2,7 +2,7 @@
 // rnn loss alone: loss values against numbers worked out by hand, masked (null) targets, the
 // gradient it keeps for the trainer, validation metrics in real units, and its errors.
 const assert = require("assert");
-const { helper, NODES, withCatch, collect, lastStatus, waitFor } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, withCatch, collect, lastStatus, waitFor } = require("../helpers/nodes");
 
 function flowWith(config) {
   return withCatch([
@@ -39,12 +39,7 @@ const close = (a, b, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs 
 
 describe("rnn loss node", function () {
   this.timeout(20000);
-  beforeEach(function (done) {
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer();
 
   it("mse, mae and huber (δ = 1 and 2) give the hand-computed values", async function () {
     close((await lossOf({ loss: "mse" }, { payload: Y, target: T })).loss, (1 + 0 + 9) / 3);

@@ -5,7 +5,8 @@
 const assert = require("assert");
 const fs = require("fs");
 const path = require("path");
-const { helper, NODES, chain, withCatch, nextMessage, collect, lastStatus, loggedErrors, waitFor, sleep, tmpUserDir, noisySineSeries } = require("../helpers/nodes");
+const { helper, NODES, chain, withCatch, nextMessage, collect, lastStatus, loggedErrors, waitFor, sleep, noisySineSeries, useNodeRedServer } = require("../helpers/nodes");
+const { writeModelFile } = require("../helpers/models");
 
 const SEQUENCE = { windowLength: 24, epochs: 6, batchSize: 32 };
 const LAYERS = [{ hiddenSize: 16, projection: true }];
@@ -26,15 +27,7 @@ async function forecastOf(predId, outId, window) {
 
 describe("rnn nodes: save, restart, resume", function () {
   this.timeout(60000);
-  let userDir;
-  beforeEach(function (done) {
-    userDir = tmpUserDir();
-    helper.settings({ userDir });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  const server = useNodeRedServer({ userDir: true });
 
   it("after a restart the file predictor forecasts exactly as before, and training resumes from the saved weights", async function () {
     const series = noisySineSeries(800, 3);
@@ -46,7 +39,7 @@ describe("rnn nodes: save, restart, resume", function () {
     const finished = nextMessage(helper.getNode("done"));
     helper.getNode("seq").receive({ topic: "train", payload: series });
     const done = (await finished).payload;
-    const file = path.join(userDir, "models", "sine.json");
+    const file = path.join(server.userDir, "models", "sine.json");
     assert.strictEqual(done.reason, "completed");
     assert.strictEqual(done.path, file);
     const before = await forecastOf("pred", "forecasts", window);
@@ -78,9 +71,7 @@ describe("rnn nodes: save, restart, resume", function () {
   it("a damaged model file (truncated JSON): clear error, red status, and the file is left byte for byte", async function () {
     const good = JSON.stringify(require("../fixtures/models").makeModel({ inputSize: 1, hidden: [8], outputSize: 1 }));
     const bytes = Buffer.from(good.slice(0, Math.floor(good.length / 2)));
-    fs.mkdirSync(path.join(userDir, "models"));
-    const file = path.join(userDir, "models", "bad.json");
-    fs.writeFileSync(file, bytes);
+    const file = path.join(server.userDir, writeModelFile(server.userDir, "bad.json", bytes));
     await helper.load(NODES, restartFlow("models/bad.json"));
     const trainer = helper.getNode("trainer"), pfile = helper.getNode("pfile");
     await waitFor(() => lastStatus(trainer).fill === "red" && lastStatus(pfile).fill === "red", 5000, "red statuses");

@@ -3,12 +3,11 @@
 // forecasts, error and anomaly reporting, "reset", and its errors. Forecasts are checked against
 // numbers worked out by hand or a naive forward pass.
 const assert = require("assert");
-const fs = require("fs");
-const path = require("path");
 const plain = require("../helpers/plain-rnn");
 const { makeModel } = require("../fixtures/models");
 const { Model } = require("../../dist/src");
-const { helper, NODES, withCatch, collect, lastStatus, waitFor, sleep, tmpUserDir } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, withCatch, collect, lastStatus, waitFor, sleep } = require("../helpers/nodes");
+const { writeModelFile } = require("../helpers/models");
 
 /**
  * One linear unit with no recurrence: y = a·s + c on the scaled last reading s = (x − 10) / 2,
@@ -35,13 +34,6 @@ function referenceForecast(json, rows) {
   return out[out.length - 1].map((v, o) => v * targets.scale[o] + targets.offset[o]);
 }
 
-let userDir;
-function writeModel(name, json) {
-  fs.mkdirSync(path.join(userDir, "models"), { recursive: true });
-  fs.writeFileSync(path.join(userDir, "models", name), JSON.stringify(json));
-  return `models/${name}`;
-}
-
 async function loadPredictor(config) {
   await helper.load(NODES, withCatch([
     { id: "f1", type: "tab" },
@@ -57,14 +49,8 @@ const close = (a, b, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol * Math.max
 
 describe("rnn predictor node", function () {
   this.timeout(20000);
-  beforeEach(function (done) {
-    userDir = tmpUserDir();
-    helper.settings({ userDir });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  const server = useNodeRedServer({ userDir: true });
+  const writeModel = (name, json) => writeModelFile(server.userDir, name, json);
 
   it("warms up without output until the window is full, then forecasts each reading; the next reading reports the error", async function () {
     const { pred, out } = await loadPredictor({ modelPath: writeModel("affine.json", affineModel(0.5, 0.3)) });

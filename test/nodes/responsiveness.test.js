@@ -2,7 +2,7 @@
 // Training must never block Node-RED, and a redeploy in the middle of training must leave nothing
 // behind: no timers, no errors logged after the close, no crash, and the next flow works.
 const assert = require("assert");
-const { helper, NODES, chain, nextMessage, collect, sleep, tmpUserDir, noisySineSeries } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, chain, nextMessage, collect, sleep, noisySineSeries } = require("../helpers/nodes");
 
 /** Counts of the resource kinds that keep the process alive ("Timeout", "Immediate", …). */
 function activeResources() {
@@ -35,13 +35,7 @@ function recordLog() {
 
 describe("rnn nodes: responsiveness and redeploys", function () {
   this.timeout(60000);
-  beforeEach(function (done) {
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true });
 
   it("while a chain trains (window 24, H = 32, 1,500 points) a 5 ms interval timer is never held up for 250 ms", async function () {
     await helper.load(NODES, chain({ sequence: { windowLength: 24, epochs: 6, batchSize: 32 }, layers: [{ hiddenSize: 32, projection: true }] }));

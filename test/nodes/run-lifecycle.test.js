@@ -2,18 +2,13 @@
 // How runs begin and end between the sequence and the trainer: a new run starts from the configured
 // learning rate, and a reset, a stop or a trainer redeploy ends the run at once and quietly.
 const assert = require("assert");
-const { helper, NODES, chain, nextMessage, collect, loggedErrors, sleep, waitFor, statuses } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, chain, nextMessage, collect, loggedErrors, sleep, waitFor, statuses } = require("../helpers/nodes");
 
 const series = (n, k = 1) => Array.from({ length: n }, (_, i) => k * Math.sin(i / 5));
 
 describe("rnn nodes: run lifecycle", function () {
   this.timeout(60000);
-  beforeEach(function (done) {
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer();
 
   it("a learning rate lowered by a diverging run does not carry over into the next run", async function () {
     await helper.load(NODES, chain({ sequence: { scaling: "none", epochs: 2, validationSplit: 0 }, trainer: { clipNorm: 0, learningRate: 0.01 } }));

@@ -2,7 +2,7 @@
 // rnn sequence alone: what batches it emits for each kind of series, its commands, and its errors.
 // A test plays the trainer's part by acknowledging each batch through the node's api.
 const assert = require("assert");
-const { helper, NODES, withCatch, collect, statuses, lastStatus, loggedErrors, waitFor, sleep } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, withCatch, collect, statuses, lastStatus, loggedErrors, waitFor, sleep } = require("../helpers/nodes");
 
 function flowWith(config) {
   return withCatch([
@@ -30,12 +30,7 @@ const lastTargets = (msg) => msg.target.map((w) => w[w.length - 1][0]);
 
 describe("rnn sequence node", function () {
   this.timeout(20000);
-  beforeEach(function (done) {
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer();
 
   it("turns a numeric series into windows, sends train then validate batches each epoch, and ends with status done", async function () {
     await helper.load(NODES, flowWith({ validationSplit: 0.2, epochs: 2 }));

@@ -4,17 +4,11 @@
 const assert = require("assert");
 const { RnnLayer } = require("../../dist/src");
 const plain = require("../helpers/plain-rnn");
-const { helper, NODES, chain, nextMessage, collect, tmpUserDir, noisySineSeries } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, chain, nextMessage, collect, noisySineSeries } = require("../helpers/nodes");
 
 describe("rnn nodes: stacked layers", function () {
   this.timeout(60000);
-  beforeEach(function (done) {
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true });
 
   it("16 → 8 (projection to 1) trains: both layers learn, the loss falls, validation MSE is small in real units", async function () {
     await helper.load(NODES, chain({

@@ -3,7 +3,7 @@
 const assert = require("assert");
 const { prepareDataset } = require("../../dist/src");
 const plain = require("../helpers/plain-rnn");
-const { helper, NODES, chain, withCatch, nextMessage, collect, lastStatus, statuses, waitFor, sleep, tmpUserDir, noisySineSeries } = require("../helpers/nodes");
+const { helper, NODES, useNodeRedServer, chain, withCatch, nextMessage, collect, lastStatus, statuses, waitFor, sleep, noisySineSeries } = require("../helpers/nodes");
 
 /** Validation mse of the weights layer1 holds now, by a naive forward pass over the chain's validation windows. */
 function heldWeightsValLoss(series) {
@@ -22,13 +22,7 @@ const weightsOf = (id) => helper.getNode(id).rnnApi.getLayer().list().map((w) =>
 
 describe("rnn trainer node", function () {
   this.timeout(60000);
-  beforeEach(function (done) {
-    helper.settings({ userDir: tmpUserDir() });
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  useNodeRedServer({ userDir: true });
 
   it("reports every epoch on output 1, chart points on output 3, and 'done' on output 2, with its status", async function () {
     await helper.load(NODES, chain({ sequence: { epochs: 4 } }));

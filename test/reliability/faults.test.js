@@ -5,8 +5,9 @@ const assert = require("assert");
 const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
-const { helper, NODES, chain, nextMessage, tmpUserDir } = require("../helpers/nodes");
-const { Model, loadModelFile, saveModelFile } = require("../../dist/src");
+const { helper, NODES, useNodeRedServer, chain, nextMessage } = require("../helpers/nodes");
+const { saveOneFeatureModel } = require("../helpers/models");
+const { loadModelFile } = require("../../dist/src");
 const { observers, watchProcess, sleep, tick } = require("../helpers/fuzz");
 
 /** Every weight of a model file object, checked finite; returns how many there are. */
@@ -75,18 +76,8 @@ function sine(n, amplitude = 100) {
 
 describe("reliability: training faults", function () {
   this.timeout(60000);
-  let userDir;
   let watch;
-  beforeEach(function (done) {
-    userDir = tmpUserDir();
-    helper.settings({ userDir });
-    watch = watchProcess();
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    watch.stop();
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  const server = useNodeRedServer({ userDir: true, setup: () => (watch = watchProcess()), teardown: () => watch.stop() });
 
   it("a learning rate that explodes: steps refused, weights restored, lr lowered, never a NaN model file", async function () {
     const flow = chain({
@@ -95,7 +86,7 @@ describe("reliability: training faults", function () {
       trainer: { optimizer: "sgd", learningRate: 10, clipNorm: 0, clipValue: 0, modelPath: "models/explode.json", saveMode: "every", saveEvery: 1, patience: 0 },
     }).concat(observers("trainer"));
     await helper.load(NODES, flow);
-    const file = path.join(userDir, "models", "explode.json");
+    const file = path.join(server.userDir, "models", "explode.json");
     const epochs = [];
     const fileChecks = [];
     helper.getNode("epochs").on("input", (m) => {
@@ -139,7 +130,7 @@ describe("reliability: training faults", function () {
     const done = (await finished).payload;
     assert.strictEqual(done.reason, "diverged");
     assert.strictEqual(done.path, null, "nothing saved: there never was a finite epoch");
-    assert.strictEqual(await checkModelFile(path.join(userDir, "models", "overflow.json")), null);
+    assert.strictEqual(await checkModelFile(path.join(server.userDir, "models", "overflow.json")), null);
     const layer = helper.getNode("layer1").rnnApi.getLayer();
     assert.ok(layer.list().every((p) => p.every((x) => Number.isFinite(x))), "the weights are the last good ones");
     assert.deepStrictEqual(watch.problems, []);
@@ -152,7 +143,7 @@ describe("reliability: training faults", function () {
       trainer: { modelPath: "models/mid.json", saveMode: "every", saveEvery: 1, patience: 0, resume: true },
       predictor: {},
     });
-    const file = path.join(userDir, "models", "mid.json");
+    const file = path.join(server.userDir, "models", "mid.json");
     const lifes = [];
     for (const delay of [0, 2, 7, 15, 40, 90]) {
       await helper.load(NODES, flow());
@@ -195,7 +186,7 @@ describe("reliability: training faults", function () {
       layers: [{ hiddenSize: 160, projection: true }],
       trainer: { modelPath: "models/save.json", saveMode: "end", patience: 0 },
     });
-    const file = path.join(userDir, "models", "save.json");
+    const file = path.join(server.userDir, "models", "save.json");
     await helper.load(NODES, flow);
     const finished = nextMessage(helper.getNode("done"), 50000);
     helper.getNode("seq").receive({ topic: "train", payload: sine(120, 1) });
@@ -228,11 +219,8 @@ describe("reliability: training faults", function () {
   });
 
   it("closing in the middle of loading a large model file: no error after close, and the file is untouched", async function () {
-    const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 600, outputSize: 1 }], seed: 1 });
-    model.scaler = { kind: "zscore", features: { offset: [0], scale: [1] }, targets: { offset: [0], scale: [1] } };
-    model.window = { length: 8, horizon: 1, features: ["value"], targets: ["value"] };
-    const file = path.join(userDir, "models", "big.json");
-    await saveModelFile(file, model.toJSON());
+    const file = path.join(server.userDir, "models", "big.json");
+    await saveOneFeatureModel(file, { hiddenSize: 600, seed: 1, offset: 0, scale: 1, length: 8 });
     const hash = () => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
     const before = hash();
     const flow = [

@@ -4,19 +4,12 @@
 // are the documented ones (docs/reliability.md), with room for the garbage collector.
 const assert = require("assert");
 const path = require("path");
-const { helper, NODES, chain, nextMessage, tmpUserDir, noisySineSeries } = require("../helpers/nodes");
-const { Model, saveModelFile } = require("../../dist/src");
-const { observers, watchProcess, heapAfterGc, forgetSpyHistory, mb, sleep, tick } = require("../helpers/fuzz");
+const { helper, NODES, useNodeRedServer, chain, nextMessage, noisySineSeries } = require("../helpers/nodes");
+const { saveOneFeatureModel } = require("../helpers/models");
+const { observers, watchProcess, settledHeap, forgetSpyHistory, mb, sleep, tick } = require("../helpers/fuzz");
 
 const SOAK = process.env.RNN_SOAK === "1" ? 200_000 : 20_000;
 const WINDOW = 24;
-
-async function saveSoakModel(file) {
-  const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 16, outputSize: 1 }], seed: 4 });
-  model.scaler = { kind: "zscore", features: { offset: [10], scale: [3] }, targets: { offset: [10], scale: [3] } };
-  model.window = { length: WINDOW, horizon: 1, features: ["value"], targets: ["value"] };
-  await saveModelFile(file, model.toJSON());
-}
 
 /** Copies a flow's nodes under new ids (prefix), wires and all, to have two chains in one tab. */
 function renamed(flow, prefix) {
@@ -32,21 +25,11 @@ function renamed(flow, prefix) {
 
 describe("reliability: load", function () {
   this.timeout(SOAK > 20_000 ? 600000 : 60000);
-  let userDir;
   let watch;
-  beforeEach(function (done) {
-    userDir = tmpUserDir();
-    helper.settings({ userDir });
-    watch = watchProcess();
-    helper.startServer(done);
-  });
-  afterEach(function (done) {
-    watch.stop();
-    helper.unload().then(() => helper.stopServer(done));
-  });
+  const server = useNodeRedServer({ userDir: true, setup: () => (watch = watchProcess()), teardown: () => watch.stop() });
 
   it(`soak: a predictor keeps up with ${SOAK.toLocaleString("en-US")} readings, one forecast each, and its memory does not grow`, async function () {
-    await saveSoakModel(path.join(userDir, "models", "soak.json"));
+    await saveOneFeatureModel(path.join(server.userDir, "models", "soak.json"), { hiddenSize: 16, seed: 4, offset: 10, scale: 3, length: WINDOW });
     await helper.load(NODES, [
       { id: "f1", type: "tab", label: "soak" },
       { id: "pred", z: "f1", type: "rnn-predictor", source: "file", modelPath: "models/soak.json", steps: 1, anomalyFactor: 3, wires: [["out"]] },
@@ -77,8 +60,7 @@ describe("reliability: load", function () {
     // Warm up (JIT, first allocations), then measure from a settled heap.
     for (let i = 0; i < 2000; i++) pred.receive({ payload: reading(i) });
     while (forecasts < 2000 - WINDOW + 1) await tick();
-    forgetSpyHistory(helper);
-    const heap0 = heapAfterGc();
+    const heap0 = settledHeap(helper);
     const rss0 = process.memoryUsage().rss;
     forecasts = 0;
     const started = process.hrtime.bigint();
@@ -91,8 +73,7 @@ describe("reliability: load", function () {
     }
     while (forecasts < SOAK) await tick();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    forgetSpyHistory(helper);
-    const heap1 = heapAfterGc();
+    const heap1 = settledHeap(helper);
     const rss1 = process.memoryUsage().rss;
     console.log(`      soak: ${SOAK} readings in ${seconds.toFixed(2)} s = ${Math.round(SOAK / seconds)} readings/s through the test helper (forecast each, window ${WINDOW}, H=16); RSS ${mb(rss0)} → ${mb(rss1)} MB; heap after GC ${heap0.mb.toFixed(1)} → ${heap1.mb.toFixed(1)} MB${heap1.gc ? "" : " (no GC available)"}; ${anomalies} flagged`);
     assert.strictEqual(forecasts, SOAK, "one forecast per reading once the window is full");
@@ -130,8 +111,7 @@ describe("reliability: load", function () {
       if (k % 250 === 0) await tick();
       if (k === 1000 || k === 5000) {
         await sleep(10);
-        forgetSpyHistory(helper);
-        heapAt.push(heapAfterGc().mb);
+        heapAt.push(settledHeap(helper).mb);
       }
     }
     await sleep(10);
