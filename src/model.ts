@@ -2,13 +2,14 @@ import { ForwardResult, LayerBackend } from "./backends/backend";
 import { getBackend } from "./backends";
 import { LayerInit, LayerParams, RnnLayer, toRows, weightShapes } from "./layer";
 import { computeLoss, LossOptions } from "./losses";
-import { validateModelJSON } from "./modelFile";
+import { MODEL_VERSION, validateModelJSON } from "./modelFile";
 import { Random } from "./random";
 import { FitProgress } from "./fitProgress";
 import { ParameterUpdater, UpdateOptions } from "./training";
 import {
   BackendName,
   HiddenActivation,
+  IntervalsJSON,
   LayerSpec,
   LayerWeightsJSON,
   LossName,
@@ -18,6 +19,7 @@ import {
   Target3,
   Tensor3,
   TrainingJSON,
+  TransformJSON,
   WindowJSON,
 } from "./types";
 import { fromTensorInput, isMatrixLike, MatrixLike, packInputs, packTargets, toMatrixOutput, unpackOutputs } from "./tensors";
@@ -91,15 +93,28 @@ export interface FitResult {
 }
 
 
+/** What a model carries besides its layers, to be used on real readings. */
+export interface ModelExtras {
+  scaler?: ScalerJSON | null;
+  window?: WindowJSON | null;
+  transform?: TransformJSON | null;
+  intervals?: IntervalsJSON | null;
+  training?: TrainingJSON | null;
+}
+
 /** A stack of Elman layers plus what is needed to use it on real data (scaler, window). */
 export class Model {
   readonly inputSize: number;
   readonly layers: RnnLayer[];
   scaler: ScalerJSON | null;
   window: WindowJSON | null;
+  /** Differencing, season and calendar features: applied to readings before the scaler, undone on forecasts. */
+  transform: TransformJSON | null;
+  /** Prediction intervals calibrated on validation residuals. */
+  intervals: IntervalsJSON | null;
   training: TrainingJSON | null;
 
-  constructor(inputSize: number, layers: RnnLayer[], extras: { scaler?: ScalerJSON | null; window?: WindowJSON | null; training?: TrainingJSON | null } = {}) {
+  constructor(inputSize: number, layers: RnnLayer[], extras: ModelExtras = {}) {
     if (layers.length === 0) throw new Error("a model needs at least one layer");
     let width = inputSize;
     layers.forEach((layer, k) => {
@@ -110,6 +125,8 @@ export class Model {
     this.layers = layers;
     this.scaler = extras.scaler ?? null;
     this.window = extras.window ?? null;
+    this.transform = extras.transform ?? null;
+    this.intervals = extras.intervals ?? null;
     this.training = extras.training ?? null;
   }
 
@@ -139,18 +156,20 @@ export class Model {
       width = layer.outputSize;
       return layer;
     });
-    return new Model(json.inputSize, layers, { scaler: json.scaler, window: json.window, training: json.training });
+    return new Model(json.inputSize, layers, { scaler: json.scaler, window: json.window, transform: json.transform, intervals: json.intervals, training: json.training });
   }
 
   toJSON(): ModelJSON {
     const json: ModelJSON = {
       format: "node-red-rnn/model",
-      version: 1,
+      version: MODEL_VERSION,
       inputSize: this.inputSize,
       layers: this.layers.map((l) => l.toJSON()),
     };
     if (this.scaler) json.scaler = this.scaler;
     if (this.window) json.window = this.window;
+    if (this.transform) json.transform = this.transform;
+    if (this.intervals) json.intervals = this.intervals;
     if (this.training) json.training = this.training;
     return json;
   }
@@ -167,6 +186,8 @@ export class Model {
     return new Model(this.inputSize, this.layers.map((l) => l.clone()), {
       scaler: this.scaler,
       window: this.window,
+      transform: this.transform,
+      intervals: this.intervals,
       training: this.training ? { ...this.training } : null,
     });
   }

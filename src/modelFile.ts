@@ -8,7 +8,10 @@
  */
 import {
   HIDDEN_ACTIVATIONS,
+  CalendarFeature,
+  Differencing,
   HiddenActivation,
+  IntervalsJSON,
   LayerJSON,
   LayerWeightsJSON,
   ModelJSON,
@@ -16,11 +19,14 @@ import {
   OutputActivation,
   ScalerJSON,
   TrainingJSON,
+  TransformJSON,
   WindowJSON,
 } from "./types";
 
 export const MODEL_FORMAT = "node-red-rnn/model";
-export const MODEL_VERSION = 1;
+/** The version written. Version 1 (no transform, no intervals) is still read: it means "none of them". */
+export const MODEL_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /**
  * Bounds on what a file may declare. The runtime allocates Float64Arrays from the declared
@@ -39,6 +45,9 @@ export const LIMITS = Object.freeze({
   maxFeatures: 1000,
   maxWindowLength: 100_000,
   maxHorizon: 100_000,
+  /** Season length in rows, and steps ahead that intervals are calibrated for. */
+  maxSeason: 10_000,
+  maxIntervalSteps: 1000,
   /** Length of a feature or target name. */
   maxNameLength: 256,
   /** Keys in `training`, and keys in one object nested inside it. */
@@ -72,7 +81,12 @@ export class ModelFileError extends Error {
 // makes `__proto__` an ordinary own key, so it has to be refused explicitly wherever keys are read.
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
-const TOP_LEVEL_KEYS = ["format", "version", "inputSize", "layers", "scaler", "window", "training"];
+const TOP_LEVEL_KEYS_V1 = ["format", "version", "inputSize", "layers", "scaler", "window", "training"];
+const TOP_LEVEL_KEYS = [...TOP_LEVEL_KEYS_V1, "transform", "intervals"];
+const TRANSFORM_KEYS = ["difference", "season", "calendar", "step"];
+const DIFFERENCINGS: readonly Differencing[] = ["none", "first", "seasonal", "both"];
+const CALENDAR: readonly CalendarFeature[] = ["hourOfDay", "dayOfWeek", "dayOfYear"];
+const INTERVALS_KEYS = ["method", "levels", "halfWidth", "coverage", "origins"];
 const LAYER_KEYS = ["type", "hiddenSize", "activation", "outputSize", "outputActivation", "weights"];
 const SCALER_KEYS = ["kind", "features", "targets"];
 const SCALER_KINDS: readonly ScalerJSON["kind"][] = ["none", "minmax", "zscore"];
@@ -308,6 +322,64 @@ function copyWindow(value: unknown): WindowJSON {
   };
 }
 
+function copyTransform(value: unknown): TransformJSON {
+  const obj = expectObject(value, "transform");
+  checkKeys(obj, "transform", TRANSFORM_KEYS);
+  requireKeys(obj, "transform", TRANSFORM_KEYS);
+  const difference = oneOf(obj.difference, "transform.difference", DIFFERENCINGS);
+  const season = obj.season === null ? null : positiveInteger(obj.season, "transform.season", LIMITS.maxSeason);
+  if (season !== null && season < 2) fail("transform.season", "a season is at least 2 rows long");
+  if ((difference === "seasonal" || difference === "both") && season === null) fail("transform.season", `"${difference}" differencing needs a season length`);
+  const list = expectArray(obj.calendar, "transform.calendar");
+  if (list.length > CALENDAR.length) fail("transform.calendar", `at most ${CALENDAR.length} calendar features`);
+  const calendar = list.map((f, i) => oneOf(f, `transform.calendar[${i}]`, CALENDAR));
+  if (new Set(calendar).size !== calendar.length) fail("transform.calendar", "a calendar feature is listed twice");
+  let step: number | null = null;
+  if (obj.step !== null) {
+    step = finiteNumber(obj.step, "transform.step");
+    if (!(step > 0)) fail("transform.step", `expected a positive number of milliseconds (got ${describe(obj.step)})`);
+  }
+  if (calendar.length > 0 && step === null) fail("transform.step", "calendar features need the time step of the rows");
+  return { difference, season, calendar, step };
+}
+
+function copyIntervals(value: unknown, targets: number): IntervalsJSON {
+  const obj = expectObject(value, "intervals");
+  checkKeys(obj, "intervals", INTERVALS_KEYS);
+  requireKeys(obj, "intervals", INTERVALS_KEYS);
+  oneOf(obj.method, "intervals.method", ["split-conformal"] as const);
+  const levelsIn = expectArray(obj.levels, "intervals.levels");
+  if (levelsIn.length === 0 || levelsIn.length > 16) fail("intervals.levels", "expected 1 to 16 levels");
+  const levels = levelsIn.map((v, i) => {
+    const x = finiteNumber(v, `intervals.levels[${i}]`);
+    if (!(x > 0 && x < 1)) fail(`intervals.levels[${i}]`, `a level is between 0 and 1 (got ${x})`);
+    if (i > 0 && !(x > (levelsIn[i - 1] as number))) fail(`intervals.levels[${i}]`, "levels must be ascending");
+    return x;
+  });
+  const widthsIn = expectArray(obj.halfWidth, "intervals.halfWidth");
+  if (widthsIn.length !== levels.length) fail("intervals.halfWidth", `${widthsIn.length} entries but ${levels.length} levels`);
+  let steps = -1;
+  const halfWidth = widthsIn.map((perLevel, l) => {
+    const at = `intervals.halfWidth[${l}]`;
+    const rows = expectArray(perLevel, at);
+    if (rows.length === 0 || rows.length > LIMITS.maxIntervalSteps) fail(at, `expected 1 to ${LIMITS.maxIntervalSteps} steps`);
+    if (steps >= 0 && rows.length !== steps) fail(at, `${rows.length} steps but the first level has ${steps}`);
+    steps = rows.length;
+    return rows.map((row, s) => {
+      const w = copyVector(row, `${at}[${s}]`, targets, " (one per target)");
+      w.forEach((x, o) => {
+        if (!(x >= 0)) fail(`${at}[${s}][${o}]`, `a half-width is not negative (got ${x})`);
+      });
+      return w;
+    });
+  });
+  const coverageIn = expectArray(obj.coverage, "intervals.coverage");
+  if (coverageIn.length !== levels.length) fail("intervals.coverage", `${coverageIn.length} entries but ${levels.length} levels`);
+  const coverage = coverageIn.map((v, i) => (v === null ? null : finiteNumber(v, `intervals.coverage[${i}]`)));
+  const origins = obj.origins === 0 ? 0 : positiveInteger(obj.origins, "intervals.origins", Number.MAX_SAFE_INTEGER);
+  return { method: "split-conformal", levels, halfWidth, coverage, origins };
+}
+
 /**
  * A value inside `training`: a number, string, boolean or null; an array of those (a history);
  * or, one level down only, an object of those (e.g. the optimizer's settings).
@@ -377,11 +449,12 @@ export function validateModelJSON(obj: unknown): ModelJSON {
   const format = own(root, "format");
   if (format !== MODEL_FORMAT) fail("format", `expected "${MODEL_FORMAT}" (got ${describe(format)})`);
   const version = own(root, "version");
-  if (version !== MODEL_VERSION) {
-    if (typeof version === "number") fail("version", `unsupported version ${version} (this package reads version ${MODEL_VERSION})`);
+  if (typeof version !== "number" || !READABLE_VERSIONS.includes(version)) {
+    if (typeof version === "number") fail("version", `unsupported version ${version} (this package reads versions ${READABLE_VERSIONS.join(" and ")})`);
     fail("version", `expected the number ${MODEL_VERSION} (got ${describe(version)})`);
   }
-  checkKeys(root, "", TOP_LEVEL_KEYS);
+  // A version 1 file is read as it always was: the sections of version 2 are not part of it.
+  checkKeys(root, "", version === 1 ? TOP_LEVEL_KEYS_V1 : TOP_LEVEL_KEYS);
   requireKeys(root, "", ["inputSize", "layers"]);
   const inputSize = positiveInteger(root.inputSize, "inputSize", LIMITS.maxInputSize);
 
@@ -408,9 +481,18 @@ export function validateModelJSON(obj: unknown): ModelJSON {
   const scaler = scalerIn === undefined || scalerIn === null ? scalerIn : copyScaler(scalerIn);
   const window = windowIn === undefined || windowIn === null ? windowIn : copyWindow(windowIn);
   const training = trainingIn === undefined || trainingIn === null ? trainingIn : copyTraining(trainingIn);
+  const transformIn = own(root, "transform");
+  const transform = transformIn === undefined || transformIn === null ? transformIn : copyTransform(transformIn);
+  const outputWidth = width;
+  const intervalsIn = own(root, "intervals");
   if (window) {
-    if (window.features.length !== inputSize) {
-      fail("window.features", `${window.features.length} features but the model's inputSize is ${inputSize}`);
+    const calendarInputs = transform ? 2 * transform.calendar.length : 0;
+    if (window.features.length + calendarInputs !== inputSize) {
+      fail("window.features", `${window.features.length} features${calendarInputs ? ` and ${calendarInputs} calendar inputs` : ""} but the model's inputSize is ${inputSize}`);
+    }
+    // A forecast reads one value per target from the last layer: the widths must agree.
+    if (window.targets.length !== outputWidth) {
+      fail("window.targets", `${window.targets.length} targets but the last layer emits ${outputWidth} values`);
     }
     if (scaler) {
       if (scaler.features.offset.length !== window.features.length) {
@@ -424,12 +506,17 @@ export function validateModelJSON(obj: unknown): ModelJSON {
 
   const model: ModelJSON = {
     format: MODEL_FORMAT,
-    version: MODEL_VERSION,
+    version: version as 1 | 2,
     inputSize,
     layers: headers.map((h, k) => copyLayer(h, k)),
   };
   if (scaler !== undefined) model.scaler = scaler;
   if (window !== undefined) model.window = window;
+  if (transform !== undefined) model.transform = transform;
+  if (intervalsIn !== undefined && intervalsIn !== null) {
+    if (!window) fail("intervals", "intervals need the window section (their targets)");
+    model.intervals = copyIntervals(intervalsIn, window.targets.length);
+  } else if (intervalsIn === null) model.intervals = null;
   if (training !== undefined) model.training = training;
   return model;
 }

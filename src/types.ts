@@ -62,13 +62,47 @@ export interface TrainingJSON {
   [key: string]: unknown;
 }
 
+/** How the series is differenced before scaling (see src/data/transform.ts). */
+export type Differencing = "none" | "first" | "seasonal" | "both";
+
+/** Calendar features, each fed to the network as a sin/cos pair (UTC). */
+export type CalendarFeature = "hourOfDay" | "dayOfWeek" | "dayOfYear";
+
+/** What is done to the readings between the table and the scaler, and undone on forecasts. */
+export interface TransformJSON {
+  difference: Differencing;
+  /** Season length in rows (used by seasonal differencing and the seasonal-naive baseline); null when none. */
+  season: number | null;
+  /** Calendar features appended to the network's inputs after the scaled features. */
+  calendar: CalendarFeature[];
+  /** The usual time between rows, ms, when the readings carried times; null otherwise. */
+  step: number | null;
+}
+
+/** Prediction intervals calibrated on validation residuals (split conformal, see src/intervals.ts). */
+export interface IntervalsJSON {
+  method: "split-conformal";
+  /** Nominal coverage levels, ascending, e.g. [0.5, 0.8, 0.9, 0.95, 0.99]. */
+  levels: number[];
+  /** halfWidth[level][step][target], real units: the forecast ± this is the interval. */
+  halfWidth: number[][][];
+  /** Empirical coverage per level on the later half of the validation origins, calibrated on the earlier half; null when too few. */
+  coverage: (number | null)[];
+  /** Forecast origins the widths were calibrated on. */
+  origins: number;
+}
+
 export interface ModelJSON {
   format: "node-red-rnn/model";
-  version: 1;
+  version: 1 | 2;
   inputSize: number;
   layers: LayerJSON[];
   scaler?: ScalerJSON | null;
   window?: WindowJSON | null;
+  /** Version 2: differencing, season and calendar; absent means none of them. */
+  transform?: TransformJSON | null;
+  /** Version 2: prediction intervals. */
+  intervals?: IntervalsJSON | null;
   training?: TrainingJSON | null;
 }
 

@@ -93,15 +93,15 @@ describe('model file: validateModelJSON', function () {
       rejects(withEdit((m) => delete m.format), 'format');
     });
 
-    it('rejects version 2 with a message that says which version is read', function () {
-      const e = rejects(withEdit((m) => (m.version = 2)), 'version');
-      assert.strictEqual(e.message, 'version: unsupported version 2 (this package reads version 1)');
+    it('rejects version 3 with a message that says which versions are read', function () {
+      const e = rejects(withEdit((m) => (m.version = 3)), 'version');
+      assert.strictEqual(e.message, 'version: unsupported version 3 (this package reads versions 1 and 2)');
       rejects(withEdit((m) => (m.version = '1')), 'version');
       rejects(withEdit((m) => delete m.version), 'version');
     });
 
     it('reports the version before unknown keys (a newer file may carry new keys)', function () {
-      rejects(withEdit((m) => { m.version = 2; m.extra = 1; }), 'version');
+      rejects(withEdit((m) => { m.version = 3; m.extra = 1; }), 'version');
     });
 
     it('rejects an unexpected top-level key, naming it', function () {
@@ -407,7 +407,7 @@ describe('model file: parseModelText and formatModelText', function () {
   });
 
   it('validates what it parses', function () {
-    const text = formatModelText(makeModel()).replace('"version": 1', '"version": 2');
-    rejects(() => parseModelText(text), 'version', /unsupported version 2/);
+    const text = formatModelText(makeModel()).replace('"version": 1', '"version": 3');
+    rejects(() => parseModelText(text), 'version', /unsupported version 3/);
   });
 });

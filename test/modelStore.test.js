@@ -88,7 +88,7 @@ describe('model store', function () {
 
     it('a failed save in a chain does not stop the saves queued after it', async function () {
       const bad = makeModel();
-      bad.version = 2;
+      bad.version = 3;
       const results = await Promise.allSettled([
         saveModelFile(file, makeModel({ seed: 1 })),
         saveModelFile(file, bad),

@@ -4,4 +4,7 @@ export { TargetMode, TARGET_MODES, WindowOptions, Windows, makeWindows, cutWindo
 export { Affine, Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
 export { RowRange, RowSplit, splitRows } from "./split";
 export { MAX_TENSOR_ELEMENTS, batchIndices, gather } from "./batches";
-export { PrepareOptions, PreparedDataset, prepareDataset, PreparedSeries, LazyWindows, prepareSeries } from "./prepare";
+export { PrepareOptions, PreparedDataset, prepareDataset, PreparedSeries, LazyWindows, prepareSeries, Baseline, Baselines, SeriesReport, SeriesHistory } from "./prepare";
+export { DIFFERENCINGS, MAX_SEASON, chooseDifferencing, DifferencingChoice, naiveBase, tableLead, transformLead, transformRows } from "./transform";
+export { detectSeason, SeasonResult, SeasonOptions } from "./season";
+export { CALENDAR_FEATURES, GAP_POLICIES, GapPolicy, Gap, MAX_GAP_FILL, autoCalendar, calendarValues, checkTimes, fillGaps, futureTimes, parseTime, segments, splitTimes } from "./time";

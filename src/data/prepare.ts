@@ -1,12 +1,21 @@
 /**
  * From a raw series to scaled training and validation windows in one call: what the sequence
  * node does with a "train" message, and what examples and tests use.
+ *
+ * The steps, each fitted on the training part only: times read off the rows (gaps filled or
+ * split at), the season detected, the differencing chosen, the table differenced, split, scaled,
+ * calendar features appended; and on the validation part, the naive rules' errors measured on
+ * exactly the targets the model is validated on.
  */
-import { WindowJSON } from "../types";
+import { CalendarFeature, Differencing, TransformJSON, WindowJSON } from "../types";
 import { toTable } from "./rows";
 import { Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
+import { detectSeason } from "./season";
 import { RowSplit, splitRows } from "./split";
-import { cutWindow, makeWindows, TargetMode, TARGET_MODES, windowCount, Windows } from "./windows";
+import { autoCalendar, calendarValues, CALENDAR_FEATURES, checkTimes, fillGaps, GapPolicy, GAP_POLICIES, splitTimes } from "./time";
+import { chooseDifferencing, DIFFERENCINGS, MAX_SEASON, tableLead, transformRows } from "./transform";
+import { cutWindow, TargetMode, TARGET_MODES, Windows } from "./windows";
+import { MAX_TENSOR_ELEMENTS } from "./batches";
 
 export interface PrepareOptions {
   /** Fields to read from object or array rows (see `toTable`); default: every numeric one. */
@@ -21,6 +30,58 @@ export interface PrepareOptions {
   scaling: ScalerKind;
   /** Fraction of the series, at its end, kept for validation: 0 to 0.9. */
   validationSplit: number;
+  /** Differencing, or "auto" to choose it on the training part (see `chooseDifferencing`). Default "none". */
+  difference?: Differencing | "auto";
+  /** Season length in rows, "auto" to detect it on the training part, or null/0 for none. Default null. */
+  season?: number | "auto" | null;
+  /** Where each row's time is: "none" (default), "auto", a field name of object rows, or "0" for [time, value…] rows. */
+  timeField?: string;
+  /** The rows' times given apart from the rows (ms), e.g. the msg.timestamp of buffered readings. */
+  times?: ArrayLike<number> | null;
+  /** Calendar features fed to the network (needs times), or "auto" to pick them from the time step. Default none. */
+  calendar?: CalendarFeature[] | "auto";
+  /** What to do where readings are missing (a step more than 1.5× the usual): fill "linear" (default) or "previous", or "split" so no window spans a gap. */
+  gaps?: GapPolicy;
+}
+
+/** The error of a naive rule on the validation targets, real units. */
+export interface Baseline {
+  rmse: number;
+  mae: number;
+}
+
+/** What the network has to beat, measured on exactly the targets it is validated on. */
+export interface Baselines {
+  /** Target values compared (all targets pooled, as in the model's own metrics). */
+  count: number;
+  /** "The next value is the last one": y_{t+h} ≈ y_t. */
+  persistence: Baseline | null;
+  /** "The same as one season ago": y_{t+h} ≈ y_{t+h−ks}; null without a season. */
+  seasonal: (Baseline & { season: number }) | null;
+  /** The better of the two by RMSE. */
+  best: "persistence" | "seasonal" | null;
+}
+
+/** What was chosen and found, for the user to read (the node's status and messages, the model file). */
+export interface SeriesReport {
+  difference: Differencing;
+  differenceAuto: boolean;
+  /** Mean squared h-step error of each candidate's naive rule on the training part (auto only). */
+  differenceScores: Partial<Record<Differencing, number>> | null;
+  season: number | null;
+  seasonAuto: boolean;
+  /** Autocorrelation at the detected season (auto only). */
+  seasonStrength: number | null;
+  calendar: CalendarFeature[];
+  /** Usual time between rows, ms; null without times. */
+  step: number | null;
+  timeField: string | null;
+  /** Gaps found in the times, and rows added by filling them. */
+  gaps: number;
+  filled: number;
+  /** Rows read (after filling) and rows at the start used only as history for the differences. */
+  rows: number;
+  lead: number;
 }
 
 export interface PreparedDataset {
@@ -28,11 +89,16 @@ export interface PreparedDataset {
   columns: string[];
   /** What the model file records about the windows. */
   window: WindowJSON;
+  /** What the model file records about differencing, season and calendar. */
+  transform: TransformJSON;
   /** Fitted on the training rows only. */
   scaler: Scaler;
-  /** Where the series was cut (row indices into the table). */
+  /** Where the transformed table was cut (row indices into it). */
   split: RowSplit;
-  /** Scaled windows; inputs N × length × F, targets N × length × O. */
+  report: SeriesReport;
+  /** Naive rules on the validation targets; null without a validation part. */
+  baselines: Baselines | null;
+  /** Scaled windows; inputs N × length × (F + calendar), targets N × length × O. */
   train: Windows;
   /** Scaled windows, empty arrays when validationSplit is 0. */
   validation: Windows;
@@ -50,17 +116,73 @@ function resolve(names: unknown, columns: string[], what: string): number[] {
   });
 }
 
-/** A series read, split and scaled, windows not yet cut: what both ways of preparing share. */
+/** Real-unit history, for forecasts over the validation part (interval calibration). */
+export interface SeriesHistory {
+  /** The feature columns of every row (after gap filling), window.features order, real units. */
+  rows: number[][];
+  /** Each row's time, or null. */
+  times: number[] | null;
+  /** First row whose value is a validation target: forecasts from origins ≥ boundary − 1 are out of sample. */
+  boundary: number;
+  /** Rows after a gap that was not filled: no forecast may look back across one. */
+  segmentStart: Int32Array | null;
+}
+
+/** A series read, transformed, split and scaled, windows not yet cut: what both ways of preparing share. */
 interface ScaledSeries {
   columns: string[];
   window: WindowJSON;
+  transform: TransformJSON;
   scaler: Scaler;
   split: RowSplit;
-  /** One row per table row: the scaled features, then the scaled targets. */
+  report: SeriesReport;
+  baselines: Baselines | null;
+  history: SeriesHistory;
+  /** One row per transformed row: the scaled features, the calendar inputs, then the scaled target residuals. */
   scaled: number[][];
   mode: TargetMode;
   featureCols: number[];
   targetCols: number[];
+  /** Window starts (transformed row indices) of each part: windows that would span a gap are left out. */
+  trainStarts: number[];
+  validationStarts: number[];
+}
+
+/** Candidate season lengths implied by the time step, so a daily series is not read as having a 9-day cycle. */
+function seasonCandidates(step: number | null): number[] | undefined {
+  if (step === null) return undefined;
+  const hour = 3_600_000;
+  const day = 24 * hour;
+  const near = (x: number, unit: number) => Math.abs(x - unit) <= 0.02 * unit;
+  if (near(step, hour)) return [24, 168];
+  if (near(step, 30 * 60_000)) return [48, 336];
+  if (near(step, 15 * 60_000)) return [96, 672];
+  if (near(step, day)) return [7, 365];
+  if (near(step, 7 * day)) return [52];
+  if (step >= 28 * day && step <= 31 * day) return [12];
+  return undefined;
+}
+
+function seasonOption(v: unknown): number | "auto" | null {
+  if (v === undefined || v === null || v === 0 || v === "none") return null;
+  if (v === "auto") return "auto";
+  if (typeof v === "number" && Number.isInteger(v) && v >= 2 && v <= MAX_SEASON) return v;
+  throw new Error(`season must be "auto", 0 (none) or a whole number of rows from 2 to ${MAX_SEASON}, got ${JSON.stringify(v)}`);
+}
+
+/** Marks every row with the first row of its segment (the run of rows since the last unfilled gap). */
+function segmentStarts(n: number, gapRows: number[]): Int32Array {
+  const out = new Int32Array(n);
+  let start = 0;
+  let g = 0;
+  for (let r = 0; r < n; r++) {
+    if (g < gapRows.length && gapRows[g] === r) {
+      start = r;
+      g++;
+    }
+    out[r] = start;
+  }
+  return out;
 }
 
 function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
@@ -72,56 +194,222 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
   if (!SCALER_KINDS.includes(opts.scaling)) {
     throw new Error(`scaling must be "none", "minmax" or "zscore", got ${String(opts.scaling)}`);
   }
+  const differenceOpt = opts.difference ?? "none";
+  if (differenceOpt !== "auto" && !DIFFERENCINGS.includes(differenceOpt)) {
+    throw new Error(`difference must be "auto", ${DIFFERENCINGS.map((d) => `"${d}"`).join(", ")}, got ${JSON.stringify(differenceOpt)}`);
+  }
+  const seasonOpt = seasonOption(opts.season);
+  const gapPolicy = opts.gaps ?? "linear";
+  if (!GAP_POLICIES.includes(gapPolicy)) throw new Error(`gaps must be one of ${GAP_POLICIES.join(", ")}, got ${JSON.stringify(gapPolicy)}`);
+  const calendarOpt = opts.calendar ?? [];
+  if (calendarOpt !== "auto" && (!Array.isArray(calendarOpt) || !calendarOpt.every((c) => CALENDAR_FEATURES.includes(c)))) {
+    throw new Error(`calendar must be "auto" or a list of ${CALENDAR_FEATURES.join(", ")}, got ${JSON.stringify(calendarOpt)}`);
+  }
 
-  const { columns, rows } = toTable(series, opts.fields);
+  // Times first: they come out of the rows before the rows become a numeric table.
+  if (!Array.isArray(series)) throw new Error("series must be an array");
+  const timeField = opts.timeField ?? "none";
+  let times: number[] | null = null;
+  let values: unknown[] = series;
+  let field: string | null = null;
+  if (opts.times) {
+    times = Array.from(opts.times, Number);
+    if (times.length !== series.length) throw new Error(`${times.length} times were given for ${series.length} rows`);
+  } else if (timeField !== "none") {
+    const split = splitTimes(series, timeField);
+    times = split.times;
+    values = split.values;
+    field = split.field;
+    if (timeField !== "auto" && !times) throw new Error(`time field ${JSON.stringify(timeField)}: the rows carry no such time`);
+  }
+  const table = toTable(values, opts.fields);
+  const columns = table.columns;
+  let rows = table.rows;
+  let step: number | null = null;
+  let gapCount = 0;
+  let filled = 0;
+  let gapRows: number[] = [];
+  if (times) {
+    const axis = checkTimes(times);
+    step = axis.step;
+    gapCount = axis.gaps.length;
+    if (axis.gaps.length > 0) {
+      if (gapPolicy === "split") gapRows = axis.gaps.map((g) => g.row);
+      else {
+        const f = fillGaps(times, rows, axis.step, axis.gaps, gapPolicy);
+        times = f.times;
+        rows = f.rows;
+        filled = f.filled;
+      }
+    }
+  }
+  const n = rows.length;
+  const segmentStart = gapRows.length ? segmentStarts(n, gapRows) : null;
+
   const featureCols = resolve(opts.features ?? columns, columns, "features");
   const targetCols = resolve(opts.targets ?? featureCols.map((c) => columns[c]), columns, "targets");
-  const split = splitRows(rows.length, opts.validationSplit, length + horizon);
-  const scaler = Scaler.fit(rows.slice(split.train.start, split.train.end), featureCols, targetCols, opts.scaling);
+  const targetsAreFeatures = targetCols.every((c) => featureCols.includes(c));
+
+  // The choices below read rows that are training rows whatever the transform turns out to be:
+  // the boundary computed on the whole series is never later than the final one.
+  const frac = opts.validationSplit;
+  const preliminaryEnd = frac > 0 ? n - Math.max(1, Math.floor(n * frac)) : n;
+  const training = rows.slice(0, Math.max(0, preliminaryEnd));
+
+  let season: number | null = null;
+  let seasonStrength: number | null = null;
+  if (seasonOpt === "auto") {
+    if (training.length >= 8) {
+      const found = detectSeason(training.map((r) => r[targetCols[0]]), { candidates: seasonCandidates(step) });
+      season = found.season;
+      seasonStrength = found.strength;
+    }
+  } else if (seasonOpt !== null) {
+    if (2 * seasonOpt > training.length) {
+      throw new Error(`season ${seasonOpt}: the training part has ${training.length} rows, too few to hold two seasons of ${seasonOpt} (set a shorter season or send a longer series)`);
+    }
+    season = seasonOpt;
+  }
+
+  let difference: Differencing = "none";
+  let differenceScores: Partial<Record<Differencing, number>> | null = null;
+  if (differenceOpt === "auto") {
+    // A target that is not a feature has no history at forecast time: its naive rule cannot be run.
+    if (targetsAreFeatures && training.length >= 16) {
+      const choice = chooseDifferencing(training, targetCols, horizon, season);
+      difference = choice.difference;
+      differenceScores = choice.scores;
+    }
+  } else {
+    difference = differenceOpt;
+    if (difference !== "none" && !targetsAreFeatures) throw new Error(`difference "${difference}": every target must also be a feature, since the forecast adds back the naive rule of the target's own history`);
+    if ((difference === "seasonal" || difference === "both") && season === null) {
+      throw new Error(`difference "${difference}" needs a season: set season to its length in rows${seasonOpt === "auto" ? " (none was detected in the training part)" : ""}`);
+    }
+  }
+
+  let calendar: CalendarFeature[] = [];
+  if (calendarOpt === "auto") {
+    if (times && step !== null) calendar = autoCalendar(step, times[n - 1] - times[0]);
+  } else if (calendarOpt.length > 0) {
+    if (!times) throw new Error("calendar features need the time of each reading: set the time field (or send msg.timestamp with each reading)");
+    calendar = CALENDAR_FEATURES.filter((c) => calendarOpt.includes(c));
+  }
+  const transform: TransformJSON = { difference, season, calendar, step };
+
+  const { rows: diffed, lead } = transformRows(rows, featureCols, targetCols, transform, horizon);
+  let split: RowSplit;
+  try {
+    split = splitRows(diffed.length, frac, length + horizon);
+  } catch (e) {
+    if (lead === 0) throw e;
+    throw new Error(`${(e as Error).message} — after "${difference}" differencing, whose first ${lead} rows serve only as history (choose difference "none" or send a longer series)`);
+  }
+  const scaler = Scaler.fit(diffed.slice(split.train.start, split.train.end), featureCols.map((_, i) => i), targetCols.map((_, i) => featureCols.length + i), opts.scaling);
 
   const F = featureCols.length;
   const O = targetCols.length;
-  const scaled = rows.map((row) => [
-    ...scaler.transformFeatures(featureCols.map((c) => row[c])),
-    ...scaler.transformTargets(targetCols.map((c) => row[c])),
-  ]);
-  return {
+  const C = calendar.length * 2;
+  const scaled = diffed.map((row, i) => {
+    const out = scaler.transformFeatures(row.slice(0, F));
+    if (C) out.push(...calendarValues(times![i + lead], calendar));
+    out.push(...scaler.transformTargets(row.slice(F)));
+    return out;
+  });
+
+  // Window starts: a window reads rows [n, n + span) of the transformed table, and through the
+  // differences original rows back to n; all of them must lie in one segment.
+  const span = length + horizon;
+  const fits = (start: number) => !segmentStart || segmentStart[start + lead + span - 1] <= start;
+  const starts = (from: number, to: number): number[] => {
+    const out: number[] = [];
+    for (let i = from; i <= to; i++) if (fits(i)) out.push(i);
+    return out;
+  };
+  const trainStarts = starts(split.train.start, split.train.end - span);
+  const validationStarts = split.validation ? starts(split.validation.start, split.validation.end - span) : [];
+  if (trainStarts.length === 0) throw new Error(`no training window of ${span} rows fits between the gaps of the series (use gaps "linear" or "previous", or a shorter window)`);
+
+  const window: WindowJSON = { length, horizon, features: featureCols.map((c) => columns[c]), targets: targetCols.map((c) => columns[c]) };
+  const s: ScaledSeries = {
     columns,
-    window: { length, horizon, features: featureCols.map((c) => columns[c]), targets: targetCols.map((c) => columns[c]) },
+    window,
+    transform,
     scaler,
     split,
+    report: {
+      difference,
+      differenceAuto: differenceOpt === "auto",
+      differenceScores,
+      season,
+      seasonAuto: seasonOpt === "auto",
+      seasonStrength,
+      calendar,
+      step,
+      timeField: field ?? (opts.times ? "msg.timestamp" : null),
+      gaps: gapCount,
+      filled,
+      rows: n,
+      lead,
+    },
+    baselines: null,
+    history: { rows: rows.map((r) => featureCols.map((c) => r[c])), times, boundary: split.boundary + lead, segmentStart },
     scaled,
     mode,
-    featureCols: Array.from({ length: F }, (_, i) => i),
-    targetCols: Array.from({ length: O }, (_, i) => F + i),
+    featureCols: Array.from({ length: F + C }, (_, i) => i),
+    targetCols: Array.from({ length: O }, (_, i) => F + C + i),
+    trainStarts,
+    validationStarts,
   };
+  s.baselines = split.validation ? measureBaselines(s, rows, targetCols) : null;
+  return s;
+}
+
+/**
+ * Persistence and seasonal naive on every validation target the model is scored on (the same
+ * windows, the same masked steps), in real units.
+ */
+function measureBaselines(s: ScaledSeries, rows: number[][], targetCols: number[]): Baselines {
+  const { horizon: h, length } = s.window;
+  const lead = s.report.lead;
+  const season = s.transform.season;
+  const back = season ? Math.ceil(h / season) * season : 0;
+  let count = 0, pSq = 0, pAbs = 0, sCount = 0, sSq = 0, sAbs = 0;
+  for (const start of s.validationStarts) {
+    for (let t = 0; t < length; t++) {
+      if (s.mode === "last" && t !== length - 1) continue;
+      const i = start + t + h;
+      if (i < s.split.boundary) continue;
+      const j = i + lead;
+      for (const c of targetCols) {
+        const y = rows[j][c];
+        const e = y - rows[j - h][c];
+        count++;
+        pSq += e * e;
+        pAbs += Math.abs(e);
+        if (season && j - back >= (s.history.segmentStart ? s.history.segmentStart[j] : 0)) {
+          const es = y - rows[j - back][c];
+          sCount++;
+          sSq += es * es;
+          sAbs += Math.abs(es);
+        }
+      }
+    }
+  }
+  const persistence = count ? { rmse: Math.sqrt(pSq / count), mae: pAbs / count } : null;
+  // A seasonal rule that could be applied to only part of the targets is not comparable.
+  const seasonal = season && sCount === count && count > 0 ? { rmse: Math.sqrt(sSq / sCount), mae: sAbs / sCount, season } : null;
+  const best = persistence && seasonal ? (seasonal.rmse < persistence.rmse ? "seasonal" : "persistence") : persistence ? "persistence" : null;
+  return { count, persistence, seasonal, best };
 }
 
 /**
  * In "every" mode the first validation windows start before the boundary: steps whose target is a
  * training row would measure fit, not forecast, so they get no loss.
  */
-function maskTrainingTargets(s: ScaledSeries, n: number, target: (number[] | null)[]): void {
+function maskTrainingTargets(s: ScaledSeries, start: number, target: (number[] | null)[]): void {
   if (s.mode !== "every") return;
-  const start = s.split.validation ? s.split.validation.start : 0;
-  for (let t = 0; t < target.length; t++) if (start + n + t + s.window.horizon < s.split.boundary) target[t] = null;
-}
-
-/**
- * Read, split, scale and window a series. The scaler is fitted on the training rows only and
- * the split follows `splitRows`, so no validation row reaches training in any form.
- */
-export function prepareDataset(series: unknown, opts: PrepareOptions): PreparedDataset {
-  const s = scaleSeries(series, opts);
-  const { length, horizon } = s.window;
-  const windowOpts = { length, horizon, targetMode: s.mode, featureCols: s.featureCols, targetCols: s.targetCols };
-  const train = makeWindows(s.scaled.slice(s.split.train.start, s.split.train.end), windowOpts);
-  let validation: Windows = { inputs: [], targets: [] };
-  if (s.split.validation) {
-    validation = makeWindows(s.scaled.slice(s.split.validation.start, s.split.validation.end), windowOpts);
-    validation.targets.forEach((steps, n) => maskTrainingTargets(s, n, steps));
-  }
-  return { columns: s.columns, window: s.window, scaler: s.scaler, split: s.split, train, validation };
+  for (let t = 0; t < target.length; t++) if (start + t + s.window.horizon < s.split.boundary) target[t] = null;
 }
 
 /** Windows cut on demand: `count` of them, window n built fresh by `at(n)`. */
@@ -133,6 +421,56 @@ export interface LazyWindows {
 export interface PreparedSeries extends Omit<PreparedDataset, "train" | "validation"> {
   train: LazyWindows;
   validation: LazyWindows;
+  /** The rows in real units, for forecasting over the validation part. */
+  history: SeriesHistory;
+}
+
+function lazyParts(s: ScaledSeries): { train: LazyWindows; validation: LazyWindows } {
+  const { length, horizon } = s.window;
+  const part = (starts: number[], validation: boolean): LazyWindows => {
+    const count = starts.length;
+    return {
+      count,
+      at(n: number) {
+        if (count === 0) throw new Error(validation ? "there are no validation windows" : "there are no training windows");
+        if (!Number.isInteger(n) || n < 0 || n >= count) throw new Error(`window ${String(n)} is out of range 0..${count - 1}`);
+        const w = cutWindow(s.scaled, starts[n], length, horizon, s.mode, s.featureCols, s.targetCols);
+        if (validation) maskTrainingTargets(s, starts[n], w.target);
+        return w;
+      },
+    };
+  };
+  return { train: part(s.trainStarts, false), validation: part(s.validationStarts, true) };
+}
+
+function summary(s: ScaledSeries): Omit<PreparedDataset, "train" | "validation"> {
+  return { columns: s.columns, window: s.window, transform: s.transform, scaler: s.scaler, split: s.split, report: s.report, baselines: s.baselines };
+}
+
+/**
+ * Read, split, scale and window a series. The scaler, the season and the differencing are fitted
+ * on the training rows only and the split follows `splitRows`, so no validation row reaches
+ * training in any form.
+ */
+export function prepareDataset(series: unknown, opts: PrepareOptions): PreparedDataset {
+  const s = scaleSeries(series, opts);
+  const parts = lazyParts(s);
+  const stepsWithTarget = s.mode === "every" ? s.window.length : 1;
+  const windows = parts.train.count + parts.validation.count;
+  const total = windows * s.window.length * s.featureCols.length + windows * stepsWithTarget * s.targetCols.length;
+  if (total > MAX_TENSOR_ELEMENTS) {
+    throw new Error(`${windows} windows of ${s.window.length} steps would hold ${total} numbers, at most ${MAX_TENSOR_ELEMENTS} allowed`);
+  }
+  const materialise = (w: LazyWindows): Windows => {
+    const out: Windows = { inputs: new Array(w.count), targets: new Array(w.count) };
+    for (let n = 0; n < w.count; n++) {
+      const one = w.at(n);
+      out.inputs[n] = one.input;
+      out.targets[n] = one.target;
+    }
+    return out;
+  };
+  return { ...summary(s), train: materialise(parts.train), validation: materialise(parts.validation) };
 }
 
 /**
@@ -142,19 +480,5 @@ export interface PreparedSeries extends Omit<PreparedDataset, "train" | "validat
  */
 export function prepareSeries(series: unknown, opts: PrepareOptions): PreparedSeries {
   const s = scaleSeries(series, opts);
-  const { length, horizon } = s.window;
-  const part = (range: { start: number; end: number } | null, validation: boolean): LazyWindows => {
-    if (!range) return { count: 0, at: () => { throw new Error("there are no validation windows"); } };
-    const count = windowCount(range.end - range.start, length, horizon);
-    return {
-      count,
-      at(n: number) {
-        if (!Number.isInteger(n) || n < 0 || n >= count) throw new Error(`window ${String(n)} is out of range 0..${count - 1}`);
-        const w = cutWindow(s.scaled, range.start + n, length, horizon, s.mode, s.featureCols, s.targetCols);
-        if (validation) maskTrainingTargets(s, n, w.target);
-        return w;
-      },
-    };
-  };
-  return { columns: s.columns, window: s.window, scaler: s.scaler, split: s.split, train: part(s.split.train, false), validation: part(s.split.validation, true) };
+  return { ...summary(s), ...lazyParts(s), history: s.history };
 }
