@@ -77,7 +77,12 @@ export = function register(RED: NodeAPI): void {
           const key = RED.util.generateId();
           records.set(key, { runId: rnn.id, loss: result.loss, count: result.count, dY: training ? result.dY : null, dYIsLogit: result.dYIsLogit });
           msg.rnn = { ...rnn, loss: { id: node.id, key } };
-          if (rnn.phase === "validate") msg.metrics = realUnitMetrics(packed.data, target, O, rnn.scaler?.targets);
+          if (rnn.phase === "validate") {
+            const metrics = realUnitMetrics(packed.data, target, O, rnn.scaler?.targets);
+            // A differenced model's targets are changes, not levels: an error relative to a change is no percentage of the reading.
+            if (rnn.transform && rnn.transform.difference !== "none") metrics.mape = null;
+            msg.metrics = metrics;
+          }
         }
         status.set({ fill: "green", shape: "dot", text: t("status.loss", { loss: fmt(result.loss) }) });
         send(msg);

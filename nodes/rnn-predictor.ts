@@ -4,7 +4,8 @@
  * arrives it reports the error, and flags it when it is far beyond the recent typical error.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { Forecaster, loadModelFile, Model, resolveModelPath, toRow } from "../src";
+import { canRecurse, forecast, historyLength, INTERVAL_LEVELS, loadModelFile, Model, parseTime, resolveModelPath, splitTimes, toRow } from "../src";
+import type { ForecastResult } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
 import {
   announcePackageDir,
@@ -25,13 +26,21 @@ import {
 const ERROR_HISTORY = 100;
 /** Errors needed before anything is flagged (the RMS of fewer is not a useful yardstick). */
 const MIN_ERRORS_FOR_FLAG = 10;
+/**
+ * Flags in a row after which the error yardstick takes them in: a level that shifted for good is
+ * the new normal, and without this every reading after it would be flagged for ever.
+ */
+const SHIFT_AFTER_FLAGS = 3;
 
 interface PredictorConfig {
   source: "trainer" | "file";
   trainer: string;
   modelPath: string;
   steps: number;
+  /** "interval": a reading outside the forecast's prediction interval; "error": error beyond anomalyFactor × the recent RMS error. */
+  anomaly: "interval" | "error" | "off";
   anomalyFactor: number;
+  intervalLevel: number;
 }
 
 function readConfig(raw: Record<string, unknown>): PredictorConfig {
@@ -41,7 +50,11 @@ function readConfig(raw: Record<string, unknown>): PredictorConfig {
     modelPath: typeof raw.modelPath === "string" ? raw.modelPath.trim() : "",
     steps: intField(raw, "steps", 1, 1, 1000),
     anomalyFactor: numField(raw, "anomalyFactor", 3, 0, 1e6),
+    // Flows saved before the interval rule meant "off" by a factor of 0.
+    anomaly: enumField(raw, "anomaly", raw.anomaly === undefined && Number(raw.anomalyFactor) === 0 ? "off" : "interval", ["interval", "error", "off"] as const),
+    intervalLevel: numField(raw, "intervalLevel", 0.9, 0.5, 0.99),
   };
+  if (!INTERVAL_LEVELS.includes(c.intervalLevel)) throw new ConfigError(`intervalLevel must be one of ${INTERVAL_LEVELS.join(", ")}, got ${c.intervalLevel}`);
   if (c.source === "trainer" && !c.trainer) throw new ConfigError("choose the rnn trainer whose model to use");
   if (c.source === "file" && !c.modelPath) throw new ConfigError("a model file is needed when the model comes from a file");
   return c;
@@ -53,6 +66,10 @@ interface Usable {
   targets: string[];
   length: number;
   horizon: number;
+  /** Readings kept: the window and what its differences look back. */
+  history: number;
+  /** Whether readings need a time (calendar features). */
+  needsTime: boolean;
   version: number;
 }
 
@@ -60,6 +77,8 @@ interface Usable {
 interface Pending {
   due: number;
   values: number[];
+  lower: number[] | null;
+  upper: number[] | null;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -75,15 +94,18 @@ export = function register(RED: NodeAPI): void {
     let fileError: string | null = null;
     /** Readings of the stream, in feature order and real units; at most one window long. */
     let window: number[][] = [];
+    /** Time of each kept reading (ms), parallel to `window`. */
+    let windowTimes: number[] = [];
+    let flagsInARow = 0;
     let windowKey = "";
     let readings = 0;
     let pending: Pending[] = [];
     let errors: number[] = [];
-    let forecaster: Forecaster | null = null;
 
     function usable(model: Model, version: number): Usable {
       if (!model.window || !model.scaler) throw new Error("the model has no window or scaler information, so it cannot forecast from readings");
-      return { model, features: model.window.features, targets: model.window.targets, length: model.window.length, horizon: model.window.horizon, version };
+      const w = model.window;
+      return { model, features: w.features, targets: w.targets, length: w.length, horizon: w.horizon, history: historyLength(model), needsTime: (model.transform?.calendar.length ?? 0) > 0, version };
     }
 
     function currentModel(): Usable | null {
@@ -133,40 +155,30 @@ export = function register(RED: NodeAPI): void {
 
     function reset(): void {
       window = [];
+      windowTimes = [];
       pending = [];
       errors = [];
       readings = 0;
+      flagsInARow = 0;
     }
 
-    /** Forecasts `steps` values ahead from a window of real-unit rows; returns [step][target]. */
-    function forecast(u: Usable, rows: number[][]): number[][] {
-      const scaler = u.model.scaler!;
-      const fOff = scaler.features.offset, fScale = scaler.features.scale;
-      const tOff = scaler.targets.offset, tScale = scaler.targets.scale;
-      const F = u.features.length;
-      const T = rows.length;
-      if (!forecaster || forecaster.model !== u.model) forecaster = new Forecaster(u.model);
-      const x = new Float64Array(T * F);
-      rows.forEach((row, t) => row.forEach((v, f) => (x[t * F + f] = (v - fOff[f]) / fScale[f])));
-      const targetAt = u.targets.map((name) => u.features.indexOf(name));
-      const out: number[][] = [];
-      for (let s = 0; s < config.steps; s++) {
-        const last = forecaster.run(x, T);
-        const real = Array.from(last, (v, o) => v * tScale[o] + tOff[o]);
-        out.push(real);
-        if (s + 1 < config.steps) {
-          // Recursive forecasting: shift the window and feed the forecast back in; features that are
-          // not forecast keep their last value.
-          x.copyWithin(0, F);
-          targetAt.forEach((f, o) => (x[(T - 1) * F + f] = (real[o] - fOff[f]) / fScale[f]));
-        }
+    /** Forecasts `steps` ahead from real-unit rows through the core's one forecasting path. */
+    function predict(u: Usable, rows: number[][], times: number[] | null): ForecastResult {
+      try {
+        return forecast(u.model, rows, { steps: config.steps, times: u.needsTime ? times : null, level: config.intervalLevel });
+      } catch (e) {
+        throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
       }
-      // Readings far outside the training range can overflow the network; a NaN forecast would
-      // reach dashboards as null and, checked later, poison the error statistics.
-      if (!out.every((step) => step.every((v) => Number.isFinite(v)))) {
-        throw new Error(t("errors.badPayload", { message: "the forecast overflowed to a non-finite value: the readings in the window are far outside what the model was trained on" }));
+    }
+
+    /** A reading's time: inside it ([time, value] or a time field), msg.timestamp, or its arrival. */
+    function readingTime(reading: unknown, msg: { timestamp?: unknown }): { time: number; value: unknown } {
+      if (Array.isArray(reading) || (typeof reading === "object" && reading !== null)) {
+        const split = splitTimes([reading], "auto");
+        if (split.times) return { time: split.times[0], value: split.values[0] };
       }
-      return out;
+      if (msg.timestamp !== undefined) return { time: parseTime(msg.timestamp, "msg.timestamp"), value: reading };
+      return { time: Date.now(), value: reading };
     }
 
     function asPayload(u: Usable, values: number[][]): unknown {
@@ -178,6 +190,8 @@ export = function register(RED: NodeAPI): void {
     function isWindow(payload: unknown, u: Usable): payload is unknown[] {
       if (!Array.isArray(payload) || payload.length === 0) return false;
       const first = payload[0];
+      // [time, value…]: one reading whose first entry is a date, not a window of numbers.
+      if (first instanceof Date || (typeof first === "string" && !/^[\s\d.eE+-]*$/.test(first))) return false;
       if (Array.isArray(first) || (typeof first === "object" && first !== null)) return true;
       return u.features.length === 1 && payload.length > 1;
     }
@@ -197,8 +211,8 @@ export = function register(RED: NodeAPI): void {
           done();
           return;
         }
-        if (config.steps > 1 && (u.horizon !== 1 || !u.targets.every((n) => u.features.includes(n)))) throw new Error(t("errors.recursive"));
-        const key = `${u.features.join(",")}|${u.length}`;
+        if (config.steps > 1 && !canRecurse(u.model)) throw new Error(t("errors.recursive"));
+        const key = `${u.features.join(",")}|${u.history}`;
         if (key !== windowKey) {
           // A model with other inputs: the kept readings no longer fit.
           reset();
@@ -213,18 +227,36 @@ export = function register(RED: NodeAPI): void {
         };
 
         if (isWindow(msg.payload, u)) {
-          if (msg.payload.length < u.length) throw new Error(t("errors.badPayload", { message: `a window needs at least ${u.length} readings, got ${msg.payload.length}` }));
-          const rows = msg.payload.slice(-u.length).map((v, i) => readRow(v, `reading ${i}`));
-          const values = forecast(u, rows);
+          if (msg.payload.length < u.history) throw new Error(t("errors.badPayload", { message: `a window needs at least ${u.history} readings${u.history > u.length ? ` (${u.length} and ${u.history - u.length} more that the differences look back)` : ""}, got ${msg.payload.length}` }));
+          const recent = msg.payload.slice(-u.history);
+          let times: number[] | null = null;
+          let readingsOnly: unknown[] = recent;
+          try {
+            const split = splitTimes(recent, "auto");
+            times = split.times;
+            readingsOnly = split.values;
+          } catch (e) {
+            throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
+          }
+          if (u.needsTime && !times) throw new Error(t("errors.badPayload", { message: "this model uses calendar features: each reading of the window needs its time ([time, value] pairs or a time field)" }));
+          const rows = readingsOnly.map((v, i) => readRow(v, `reading ${i}`));
+          const result = predict(u, rows, times);
+          const values = result.values;
           msg.payload = asPayload(u, values);
-          msg.forecast = { steps: config.steps, values, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source };
+          msg.forecast = { steps: config.steps, values, lower: result.lower, upper: result.upper, level: result.level, times: result.times, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source };
           status.set({ fill: "green", shape: "dot", text: t("status.forecast", { value: fmt(values[0][0]) }) });
           send(msg);
           done();
           return;
         }
 
-        const row = readRow(msg.payload, "reading");
+        let stamped: { time: number; value: unknown };
+        try {
+          stamped = readingTime(msg.payload, msg as { timestamp?: unknown });
+        } catch (e) {
+          throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
+        }
+        const row = readRow(stamped.value, "reading");
         readings++;
         // The real value of an earlier forecast has arrived: how far off was it?
         let previous: Record<string, unknown> | undefined;
@@ -235,27 +267,39 @@ export = function register(RED: NodeAPI): void {
           if (actual.every((v) => Number.isFinite(v))) {
             const err = actual[0] - due.values[0];
             const rms = errors.length ? Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length) : null;
-            const anomaly = config.anomalyFactor > 0 && rms !== null && errors.length >= MIN_ERRORS_FOR_FLAG && Math.abs(err) > config.anomalyFactor * rms;
-            previous = { predicted: due.values.length === 1 ? due.values[0] : due.values, actual: actual.length === 1 ? actual[0] : actual, error: err, rms, anomaly };
+            // The interval rule needs the model's intervals; a model without them falls back to the error rule.
+            const rule = config.anomaly === "interval" && due.lower && due.upper ? "interval" : config.anomaly === "off" ? "off" : "error";
+            let anomaly = false;
+            if (rule === "interval") anomaly = actual.some((v, o) => v < due.lower![o] || v > due.upper![o]);
+            else if (rule === "error") anomaly = config.anomalyFactor > 0 && rms !== null && errors.length >= MIN_ERRORS_FOR_FLAG && Math.abs(err) > config.anomalyFactor * rms;
+            flagsInARow = anomaly ? flagsInARow + 1 : 0;
+            const one = (v: number[] | null) => (v === null ? null : v.length === 1 ? v[0] : v);
+            previous = { predicted: one(due.values), actual: one(actual), error: err, rms, lower: one(due.lower), upper: one(due.upper), rule, anomaly };
             // The yardstick is the error of normal readings: a flagged one would raise the threshold
-            // and hide the next anomaly; one too large to square would make the RMS Infinity.
-            if (!anomaly && Number.isFinite(err * err)) errors.push(err);
+            // and hide the next anomaly; one too large to square would make the RMS Infinity. A run of
+            // flags is a change of level, not a string of anomalies: it becomes the yardstick.
+            if ((!anomaly || flagsInARow >= SHIFT_AFTER_FLAGS) && Number.isFinite(err * err)) errors.push(err);
             if (errors.length > ERROR_HISTORY) errors.shift();
           }
         }
         window.push(row);
-        if (window.length > u.length) window.splice(0, window.length - u.length);
-        if (window.length < u.length) {
-          status.set({ fill: "grey", shape: "dot", text: t("status.warming", { count: window.length, length: u.length }) });
+        windowTimes.push(stamped.time);
+        if (window.length > u.history) {
+          window.splice(0, window.length - u.history);
+          windowTimes.splice(0, windowTimes.length - u.history);
+        }
+        if (window.length < u.history) {
+          status.set({ fill: "grey", shape: "dot", text: t("status.warming", { count: window.length, length: u.history }) });
           done();
           return;
         }
-        const values = forecast(u, window);
+        const result = predict(u, window, windowTimes);
+        const values = result.values;
         // Only the targets that are also features can be checked against later readings.
-        if (u.targets.every((n) => u.features.includes(n))) pending.push({ due: readings + u.horizon, values: values[0] });
+        if (u.targets.every((n) => u.features.includes(n))) pending.push({ due: readings + u.horizon, values: values[0], lower: result.lower ? result.lower[0] : null, upper: result.upper ? result.upper[0] : null });
         if (pending.length > u.horizon + 1) pending.splice(0, pending.length - (u.horizon + 1));
         msg.payload = asPayload(u, values);
-        msg.forecast = { steps: config.steps, values, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source, ...(previous ? { previous } : {}) };
+        msg.forecast = { steps: config.steps, values, lower: result.lower, upper: result.upper, level: result.level, times: u.needsTime ? result.times : null, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source, ...(previous ? { previous } : {}) };
         status.set({ fill: previous?.anomaly ? "yellow" : "green", shape: "dot", text: t("status.forecast", { value: fmt(values[0][0]) }) });
         send(msg);
         done();

@@ -4,8 +4,8 @@
  * most one batch is in flight and Node-RED's event loop gets a turn between batches.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { LazyWindows, prepareSeries, PreparedSeries, Random, rowsNeeded, SCALER_KINDS, TARGET_MODES, toRow, toTable, warmUp } from "../src";
-import type { ScalerKind, TargetMode } from "../src";
+import { DIFFERENCINGS, GAP_POLICIES, LazyWindows, MAX_SEASON, parseTime, prepareSeries, PreparedSeries, Random, rowsNeeded, SCALER_KINDS, splitTimes, TARGET_MODES, toRow, toTable, warmUp } from "../src";
+import type { Differencing, GapPolicy, ScalerKind, TargetMode } from "../src";
 import { findApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
 import {
   announcePackageDir,
@@ -40,6 +40,21 @@ interface SequenceConfig {
   bufferSize: number;
   trainAfter: number;
   ackTimeout: number;
+  difference: Differencing | "auto";
+  season: number | "auto" | null;
+  timeField: string;
+  calendar: "auto" | "none";
+  gaps: GapPolicy;
+}
+
+/** The season setting: "auto", "" or 0 for none, or a number of rows. */
+function seasonField(raw: Record<string, unknown>): number | "auto" | null {
+  const v = raw.season;
+  if (v === undefined || v === "auto") return "auto";
+  if (v === "" || v === null || v === 0 || v === "0" || v === "none") return null;
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 2 || n > MAX_SEASON) throw new ConfigError(`season must be "auto", 0 (none) or a whole number of rows from 2 to ${MAX_SEASON}, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function readConfig(raw: Record<string, unknown>): SequenceConfig {
@@ -58,6 +73,11 @@ function readConfig(raw: Record<string, unknown>): SequenceConfig {
     bufferSize: intField(raw, "bufferSize", 10000, 10, 1000000),
     trainAfter: intField(raw, "trainAfter", 0, 0, 1000000),
     ackTimeout: numField(raw, "ackTimeout", 60, 0.05, 86400),
+    difference: enumField(raw, "difference", "auto", ["auto", ...DIFFERENCINGS] as const),
+    season: seasonField(raw),
+    timeField: typeof raw.timeField === "string" && raw.timeField.trim() ? raw.timeField.trim() : "auto",
+    calendar: enumField(raw, "calendar", "auto", ["auto", "none"] as const),
+    gaps: enumField(raw, "gaps", "linear", GAP_POLICIES),
   };
   if (c.trainAfter > c.bufferSize) throw new ConfigError(`trainAfter (${c.trainAfter}) cannot exceed bufferSize (${c.bufferSize})`);
   return c;
@@ -82,6 +102,17 @@ interface Run {
   topicBase: Record<string, unknown>;
 }
 
+/** One log line saying what the preparation found and chose, so a user can check it. */
+function describeSeries(data: PreparedSeries): string {
+  const r = data.report;
+  const parts = [`${r.rows} rows`];
+  if (r.step !== null) parts.push(`step ${r.step / 1000} s${r.gaps ? `, ${r.gaps} gap(s)${r.filled ? ` (${r.filled} rows filled)` : " (not spanned)"}` : ""}`);
+  parts.push(`season ${r.season ?? "none"}${r.seasonAuto ? " (auto)" : ""}`);
+  parts.push(`difference ${r.difference}${r.differenceAuto ? " (auto)" : ""}`);
+  if (r.calendar.length) parts.push(`calendar ${r.calendar.join(", ")}`);
+  return `series: ${parts.join(" · ")}`;
+}
+
 export = function register(RED: NodeAPI): void {
   announcePackageDir();
   function RnnSequenceNode(this: Node, def: NodeDef): void {
@@ -92,6 +123,8 @@ export = function register(RED: NodeAPI): void {
 
     /** Rolling buffer of readings for streams; oldest dropped beyond bufferSize. */
     let buffer: unknown[] = [];
+    /** The time of each buffered reading (ms), or null where it had none. */
+    let bufferTimes: (number | null)[] = [];
     /** What every buffered reading looks like (kind and columns), so all of them make one table. */
     let bufferShape = "";
     let sinceTraining = 0;
@@ -158,6 +191,9 @@ export = function register(RED: NodeAPI): void {
         source: node.id,
         scaler: r.data.scaler.toJSON(),
         window: r.data.window,
+        transform: r.data.transform,
+        baselines: r.data.baselines,
+        series: r.data.report,
         layers: [],
       };
       const msg = {
@@ -227,16 +263,30 @@ export = function register(RED: NodeAPI): void {
       stopRun(runId) {
         if (run && run.id === runId) endRun("stopped", false);
       },
+      history(runId) {
+        return run && run.id === runId ? run.data.history : null;
+      },
     };
     (node as unknown as { rnnApi: SequenceNodeApi }).rnnApi = api;
+
+    /** The buffered readings' times when every one of them has a time; otherwise none are used. */
+    function bufferedTimes(): number[] | null {
+      return bufferTimes.length > 0 && bufferTimes.every((v) => v !== null) ? (bufferTimes.slice() as number[]) : null;
+    }
 
     /** Fields read from object readings: the features and targets named in the config, or all. */
     function readingFields(): string[] | undefined {
       return config.features || config.targets ? Array.from(new Set([...(config.features ?? []), ...(config.targets ?? [])])) : undefined;
     }
 
-    function startRun(series: unknown, msg: Record<string, unknown>): void {
+    function startRun(series: unknown, msg: Record<string, unknown>, times: number[] | null): void {
       const data = prepareSeries(series, {
+        difference: config.difference,
+        season: config.season,
+        timeField: times ? "none" : config.timeField,
+        times,
+        calendar: config.calendar === "auto" ? "auto" : [],
+        gaps: config.gaps,
         features: config.features,
         targets: config.targets,
         fields: readingFields(),
@@ -247,6 +297,7 @@ export = function register(RED: NodeAPI): void {
         validationSplit: config.validationSplit,
       });
       if (data.train.count === 0) throw new Error("no training windows could be made from the series");
+      node.log(describeSeries(data));
       const n = data.train.count;
       const rng = new Random(config.seed);
       const order = Array.from({ length: n }, (_, i) => i);
@@ -284,6 +335,7 @@ export = function register(RED: NodeAPI): void {
         if (topic === "reset") {
           endRun("reset", true);
           buffer = [];
+          bufferTimes = [];
           sinceTraining = 0;
           idle();
           done();
@@ -298,13 +350,28 @@ export = function register(RED: NodeAPI): void {
           if (run) throw new Error(t("errors.busy"));
           const series = msg.payload === undefined || msg.payload === null || msg.payload === "" ? buffer : msg.payload;
           if (!Array.isArray(series)) throw new Error(t("errors.badPayload", { message: "a series must be an array (numbers, arrays, or objects such as CSV rows)" }));
-          startRun(series, msg as unknown as Record<string, unknown>);
+          startRun(series, msg as unknown as Record<string, unknown>, series === buffer ? bufferedTimes() : null);
           done();
           return;
         }
         // Any other message is one reading for the rolling buffer.
         if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
-        const reading = msg.payload;
+        let reading = msg.payload;
+        let time: number | null = null;
+        try {
+          // A time inside the reading ([time, value] or a time field) comes out before the numbers are read.
+          if (config.timeField !== "none" && (Array.isArray(reading) || (typeof reading === "object" && reading !== null))) {
+            const split = splitTimes([reading], config.timeField);
+            if (split.times) {
+              time = split.times[0];
+              reading = split.values[0] as typeof reading;
+            }
+          }
+          const stamp = (msg as { timestamp?: unknown }).timestamp;
+          if (time === null && config.timeField !== "none" && stamp !== undefined) time = parseTime(stamp, "msg.timestamp");
+        } catch (e) {
+          throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
+        }
         if (!(typeof reading === "number" || Array.isArray(reading) || (typeof reading === "object" && reading !== null))) {
           throw new Error(t("errors.badPayload", { message: "a reading is a number, an array of numbers or an object of named values" }));
         }
@@ -325,12 +392,16 @@ export = function register(RED: NodeAPI): void {
         bufferShape = shape;
         // Only the numbers are kept: whatever else a reading carried is not held for bufferSize readings.
         buffer.push(typeof reading === "number" ? row[0] : Array.isArray(reading) ? row : Object.fromEntries(columns.map((c, i) => [c, row[i]])));
-        if (buffer.length > config.bufferSize) buffer.splice(0, buffer.length - config.bufferSize);
+        bufferTimes.push(time);
+        if (buffer.length > config.bufferSize) {
+          buffer.splice(0, buffer.length - config.bufferSize);
+          bufferTimes.splice(0, bufferTimes.length - config.bufferSize);
+        }
         sinceTraining++;
         if (!run) status.set({ fill: "grey", shape: "dot", text: t("status.buffered", { count: buffer.length }) });
         // Not before the buffer can make a window and its target (a smaller trainAfter would fail each time).
         if (config.trainAfter > 0 && !run && sinceTraining >= config.trainAfter && buffer.length >= Math.max(config.trainAfter, rowsNeeded(config.windowLength, config.horizon))) {
-          startRun(buffer.slice(), msg as unknown as Record<string, unknown>);
+          startRun(buffer.slice(), msg as unknown as Record<string, unknown>, bufferedTimes());
         }
         done();
       } catch (e) {
@@ -343,6 +414,7 @@ export = function register(RED: NodeAPI): void {
       status.cancel();
       endRun("stopped", true);
       buffer = [];
+      bufferTimes = [];
       done();
     });
   }

@@ -6,7 +6,11 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import {
+  Baselines,
+  calibrateInSlices,
   computeMetrics,
+  IntervalsJSON,
+  intervalsUnavailable,
   loadModelFile,
   Model,
   ModelJSON,
@@ -17,6 +21,9 @@ import {
   RnnLayer,
   saveModelFile,
   ScalerJSON,
+  SeriesHistory,
+  SeriesReport,
+  TransformJSON,
   WindowJSON,
 } from "../src";
 import { findApi, LayerNodeApi, LossNodeApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
@@ -30,6 +37,7 @@ import {
   enumField,
   errorMessage,
   fmt,
+  inputWidth,
   intField,
   isRunInfo,
   numField,
@@ -96,6 +104,16 @@ interface EpochStats {
   dhNormSq: Float64Array[] | null;
 }
 
+/** The model's validation errors in real units, beside the naive rules'. */
+interface Comparison {
+  rmse: number;
+  mae: number;
+  /** The best naive rule by RMSE, its RMSE, and model RMSE / that RMSE (< 1: the network helps). */
+  baseline: "persistence" | "seasonal" | null;
+  baselineRmse: number | null;
+  ratio: number | null;
+}
+
 interface TrainRun {
   id: string;
   source: string;
@@ -103,8 +121,13 @@ interface TrainRun {
   epoch: number;
   scaler: ScalerJSON;
   window: WindowJSON;
+  transform: TransformJSON | null;
+  baselines: Baselines | null;
+  series: SeriesReport | null;
+  /** The series in real units, for the intervals; taken from the sequence when the run starts. */
+  history: SeriesHistory | null;
   stats: EpochStats;
-  best: { score: number; epoch: number; weights: Float64Array[] } | null;
+  best: { score: number; epoch: number; weights: Float64Array[]; comparison: Comparison | null } | null;
   refusedInARow: number;
   stopRequested: boolean;
   lastEpochInfo: Record<string, unknown> | null;
@@ -144,6 +167,8 @@ export = function register(RED: NodeAPI): void {
     let cachedModel: { model: Model; version: number } | null = null;
     let lastScaler: ScalerJSON | null = null;
     let lastWindow: WindowJSON | null = null;
+    let lastTransform: TransformJSON | null = null;
+    let lastIntervals: IntervalsJSON | null = null;
     let lastTraining: ModelJSON["training"] = null;
     let saving: Promise<void> = Promise.resolve();
     let loading: Promise<void> = Promise.resolve();
@@ -191,7 +216,7 @@ export = function register(RED: NodeAPI): void {
       const layers = currentLayers();
       if (!layers || resumePending) return fileModel;
       try {
-        return new Model(layers[0].inputSize, layers.map((l) => l.clone()), { scaler: lastScaler, window: lastWindow, training: lastTraining });
+        return new Model(layers[0].inputSize, layers.map((l) => l.clone()), { scaler: lastScaler, window: lastWindow, transform: lastTransform, intervals: lastIntervals, training: lastTraining });
       } catch {
         return null;
       }
@@ -245,6 +270,8 @@ export = function register(RED: NodeAPI): void {
           fileModel = model;
           lastScaler = fileModel.scaler;
           lastWindow = fileModel.window;
+          lastTransform = fileModel.transform;
+          lastIntervals = fileModel.intervals;
           lastTraining = fileModel.training;
           resumePending = true;
           version++;
@@ -301,17 +328,22 @@ export = function register(RED: NodeAPI): void {
       }
       release(r, layerIds);
       const info = r.lastEpochInfo ?? {};
+      const comparison = r.best ? r.best.comparison : ((info.comparison as Comparison | undefined) ?? null);
       lastTraining = {
         epochs: r.epoch,
         loss: finiteOrNull(info.loss),
         valLoss: finiteOrNull(info.valLoss),
         bestEpoch: r.best ? r.best.epoch : null,
         stoppedBecause: reason,
+        ...trainingFigures(comparison, r.baselines),
       };
+      // The intervals of an earlier run belong to other weights.
+      lastIntervals = null;
       // After a divergence the saved weights are the best epoch's (restored above) or none at all.
       const shouldSave = filePath !== null && (reason !== "diverged" || r.best !== null);
       const finalize = (saved: boolean) => {
         if (closed) return;
+        const helps = comparison && comparison.ratio !== null ? comparison.ratio < 1 : null;
         const doneMsg = {
           topic: "done",
           payload: {
@@ -321,15 +353,80 @@ export = function register(RED: NodeAPI): void {
             bestValLoss: r.best ? r.best.score : null,
             loss: finiteOrNull(info.loss),
             valLoss: finiteOrNull(info.valLoss),
+            metrics: comparison ? { rmse: comparison.rmse, mae: comparison.mae } : null,
+            baselines: r.baselines,
+            beatsBaseline: helps,
+            intervals: lastIntervals ? { levels: lastIntervals.levels, coverage: lastIntervals.coverage, halfWidth: lastIntervals.halfWidth.map((l) => l[0]), steps: lastIntervals.halfWidth[0].length, origins: lastIntervals.origins } : null,
+            series: r.series,
             path: saved ? filePath : null,
           },
         };
         (send ?? node.send.bind(node))([null, doneMsg, null]);
         status.cancel(); // a throttled epoch status must not land after the final word
-        node.status({ fill: reason === "diverged" ? "red" : "green", shape: "dot", text: reason === "diverged" ? t("status.diverged") : t("status.best", { loss: fmt(r.best ? r.best.score : (info.loss as number)) }) });
+        if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: t("status.diverged") });
+        else if (helps === false && comparison) {
+          // The honest answer for a series the network cannot improve on (a random walk, say).
+          node.warn(t("warnings.noBetter", { rmse: fmt(comparison.rmse), baseline: comparison.baseline ?? "", naive: fmt(comparison.baselineRmse ?? NaN) }));
+          node.status({ fill: "yellow", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse ?? NaN) }) });
+        } else if (comparison && comparison.baselineRmse !== null) node.status({ fill: "green", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) });
+        else node.status({ fill: "green", shape: "dot", text: t("status.best", { loss: fmt(r.best ? r.best.score : (info.loss as number)) }) });
       };
-      if (shouldSave) save(`training ${reason}`).then(finalize, () => finalize(false));
-      else finalize(false);
+      const saveAndFinish = () => {
+        if (closed) return;
+        if (shouldSave) save(`training ${reason}`).then(finalize, () => finalize(false));
+        else finalize(false);
+      };
+      // Intervals from the restored weights' validation errors, in slices between other messages.
+      const model = reason === "diverged" ? null : snapshot();
+      const unavailable = model ? intervalsUnavailable(model, r.history) : "training diverged";
+      if (!model || unavailable !== null || (r.history && r.history.boundary >= r.history.rows.length)) {
+        saveAndFinish();
+        return;
+      }
+      const calibrating = version;
+      calibrateInSlices(model, r.history!, () => closed || run !== null).then(
+        (intervals) => {
+          if (closed) return;
+          // A new run (or a reset) started meanwhile: these widths are for weights that are gone.
+          if (intervals && version === calibrating && run === null) {
+            lastIntervals = intervals;
+            version++;
+          }
+          saveAndFinish();
+        },
+        (e: unknown) => {
+          if (closed) return;
+          node.warn(`no prediction intervals: ${errorMessage(e)}`);
+          saveAndFinish();
+        },
+      );
+    }
+
+    /** The model-vs-naive figures written into the model file's training section. */
+    function trainingFigures(c: Comparison | null, b: Baselines | null): Record<string, number | string | null> {
+      const out: Record<string, number | string | null> = {};
+      if (c) {
+        out.valRmse = c.rmse;
+        out.valMae = c.mae;
+      }
+      if (b?.persistence) {
+        out.persistenceRmse = b.persistence.rmse;
+        out.persistenceMae = b.persistence.mae;
+      }
+      if (b?.seasonal) {
+        out.seasonalRmse = b.seasonal.rmse;
+        out.seasonalMae = b.seasonal.mae;
+        out.season = b.seasonal.season;
+      }
+      if (c?.baseline) out.bestBaseline = c.baseline;
+      return out;
+    }
+
+    function compare(metrics: { rmse: number; mae: number } | undefined, b: Baselines | null): Comparison | null {
+      if (!metrics || !Number.isFinite(metrics.rmse)) return null;
+      const baseline = b?.best ?? null;
+      const baselineRmse = baseline === "seasonal" ? b!.seasonal!.rmse : baseline === "persistence" ? b!.persistence!.rmse : null;
+      return { rmse: metrics.rmse, mae: metrics.mae, baseline, baselineRmse, ratio: baselineRmse ? metrics.rmse / baselineRmse : null };
     }
 
     function finiteOrNull(v: unknown): number | null {
@@ -344,6 +441,10 @@ export = function register(RED: NodeAPI): void {
         epoch: info.epoch,
         scaler: info.scaler,
         window: info.window,
+        transform: info.transform ?? null,
+        baselines: info.baselines ?? null,
+        series: info.series ?? null,
+        history: findApi<SequenceNodeApi>(RED, info.source, "rnn-sequence")?.history(info.id) ?? null,
         stats: newStats(),
         best: null,
         refusedInARow: 0,
@@ -354,6 +455,8 @@ export = function register(RED: NodeAPI): void {
       };
       lastScaler = info.scaler;
       lastWindow = info.window;
+      lastTransform = info.transform ?? null;
+      lastIntervals = null;
       return r;
     }
 
@@ -374,6 +477,9 @@ export = function register(RED: NodeAPI): void {
         skipped: s.skipped,
       };
       if (m.count) payload.metrics = { mse: m.mse / m.count, rmse: Math.sqrt(m.mse / m.count), mae: m.mae / m.count, mape: m.mapeCount ? m.mape / m.mapeCount : null };
+      const comparison = compare(payload.metrics as { rmse: number; mae: number } | undefined, r.baselines);
+      if (r.baselines) payload.baselines = r.baselines;
+      if (comparison) payload.comparison = comparison;
       if (s.dhNormSq) {
         const batches = Math.max(1, s.steps);
         const perLayer = s.dhNormSq.map((a) => Array.from(a, (v) => Math.sqrt(v / batches)));
@@ -385,14 +491,14 @@ export = function register(RED: NodeAPI): void {
       const chart = [{ topic: "loss", payload: finiteOrNull(loss), epoch: r.epoch }];
       if (valLoss !== null) chart.push({ topic: "valLoss", payload: finiteOrNull(valLoss), epoch: r.epoch });
       send([{ topic: "epoch", payload }, null, chart]);
-      status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: r.epoch, epochs: r.epochs, loss: fmt(valLoss ?? loss, 3) }) });
+      status.set({ fill: "blue", shape: "dot", text: comparison && comparison.baselineRmse !== null ? t("status.epochCompare", { epoch: r.epoch, epochs: r.epochs, rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) : t("status.epoch", { epoch: r.epoch, epochs: r.epochs, loss: fmt(valLoss ?? loss, 3) }) });
 
       const score = valLoss ?? loss;
       let improved = false;
       if (Number.isFinite(score) && (!r.best || score < r.best.score)) {
         const layers = currentLayers();
         if (layers) {
-          r.best = { score, epoch: r.epoch, weights: layers.flatMap((l) => l.list()).map((p) => p.slice()) };
+          r.best = { score, epoch: r.epoch, weights: layers.flatMap((l) => l.list()).map((p) => p.slice()), comparison };
           improved = true;
         }
       }
@@ -478,7 +584,7 @@ export = function register(RED: NodeAPI): void {
       resumePending = false;
       const model = fileModel;
       if (!model) return false;
-      const inputSize = info.window.features.length;
+      const inputSize = inputWidth(info);
       // Every layer is checked before any is loaded: a half-loaded chain would be neither the file's
       // model nor a fresh one.
       const saved = model.layers.map((l) => l.toJSON());

@@ -20,6 +20,7 @@ export type { ModelExtras } from "./model";
 export { Forecaster } from "./inference";
 export { forecast, historyLength, canRecurse } from "./forecast";
 export type { ForecastOptions, ForecastResult } from "./forecast";
+export { INTERVAL_STEPS, calibrateInSlices, calibrateOnValidation, intervalsUnavailable, scoreOrigins } from "./calibration";
 export { INTERVAL_LEVELS, calibrateIntervals, conformalHalfWidth, halfWidthAt } from "./intervals";
 export { warmUp } from "./warmup";
 export type { ModelConfig, ModelLayerConfig, GradientOptions, GradientResult, FitOptions, FitResult, EpochInfo } from "./model";

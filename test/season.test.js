@@ -70,9 +70,9 @@ describe("data: detectSeason", function () {
     assert.strictEqual(detectSeason(values).season, 168);
   });
 
-  it("puts a flat weekly peak on the exact multiple of the daily one (168, not 167 or 169)", function () {
-    // Here noise makes r at 169 the highest of the flat weekly top, and the weekly slope
-    // swallows the daily peak at 24 (it tops out at 21); the settled daily peak pins 168.
+  it("settles a flat weekly peak on 168, not the 167 or 169 that noise lifts", function () {
+    // Here r at 169 is the highest of the flat weekly top (and the weekly slope swallows the
+    // daily peak, so there is no shorter lag to prefer); settling by the multiples gives 168.
     const values = hourly(20, 1, 3, 1, 154);
     assert.strictEqual(detectSeason(values).season, 168);
   });
@@ -124,6 +124,12 @@ describe("data: detectSeason", function () {
     const { season, strength } = detectSeason(series(1000, (t) => wave(t, 50)));
     assert.strictEqual(season, 50);
     assert.ok(strength > 0.9, `strength ${strength}`);
+  });
+
+  it("gives the shorter lag when the best is a multiple of it give or take a row (12.5 rows → 12, not 25)", function () {
+    // r peaks highest at 25 (two cycles exactly), and 25 = 2 × 12 + 1.
+    const { season } = detectSeason(series(1000, (t) => wave(t, 12.5)));
+    assert.strictEqual(season, 12);
   });
 
   it("considers no lag above maxLag, nor above half the series", function () {

@@ -4,7 +4,7 @@
  * travels in messages, only the keys to find it.
  */
 import type { NodeAPI } from "node-red";
-import type { LayerJSON, LayerParams, Model, RnnLayer } from "../../src";
+import type { LayerJSON, LayerParams, Model, RnnLayer, SeriesHistory } from "../../src";
 
 export interface LayerBackwardResult {
   dX: Float64Array | null;
@@ -51,6 +51,8 @@ export interface SequenceNodeApi {
   inFlight(runId: string, token: string): boolean;
   /** Whether `runId` is a run of this node that has ended (its last batch may still be on its way). */
   hasEnded(runId: string): boolean;
+  /** The run's rows in real units (for calibrating intervals on its validation part); null once it ended. */
+  history(runId: string): SeriesHistory | null;
 }
 
 export interface TrainerNodeApi {

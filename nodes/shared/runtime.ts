@@ -3,7 +3,7 @@
  * msg.rnn, bounded caches, and status throttling. Nothing numerical lives here (that is `src/`).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import type { ScalerJSON, WindowJSON } from "../../src";
+import type { Baselines, ScalerJSON, SeriesReport, TransformJSON, WindowJSON } from "../../src";
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type Done = (err?: Error) => void;
@@ -77,6 +77,12 @@ export interface RunInfo {
   source: string;
   scaler: ScalerJSON;
   window: WindowJSON;
+  /** Differencing, season, calendar: the model file's transform. Absent in batches of older senders: none. */
+  transform?: TransformJSON;
+  /** The naive rules on the validation targets. */
+  baselines?: Baselines | null;
+  /** What the preparation found and chose. */
+  series?: SeriesReport;
   layers: StateRef[];
   loss?: StateRef;
 }
@@ -113,7 +119,21 @@ export function isRunInfo(v: unknown): v is RunInfo {
     Number.isInteger(r.epoch) && Number.isInteger(r.batch) && Number.isInteger(r.batches) && Number.isInteger(r.valBatches) && Number.isInteger(r.epochs) &&
     typeof w === "object" && w !== null && Number.isInteger(w.length) && (w.length as number) >= 1 && Number.isInteger(w.horizon) && (w.horizon as number) >= 1 &&
     isNameList(w.features) && isNameList(w.targets) &&
-    typeof s === "object" && s !== null && isColumns(s.features) && isColumns(s.targets);
+    typeof s === "object" && s !== null && isColumns(s.features) && isColumns(s.targets) &&
+    (r.transform === undefined || isTransform(r.transform));
+}
+
+function isTransform(v: unknown): v is TransformJSON {
+  if (typeof v !== "object" || v === null) return false;
+  const t = v as Partial<TransformJSON>;
+  return ["none", "first", "seasonal", "both"].includes(t.difference as string) && (t.season === null || Number.isInteger(t.season)) &&
+    Array.isArray(t.calendar) && t.calendar.length <= 3 && t.calendar.every((c) => ["hourOfDay", "dayOfWeek", "dayOfYear"].includes(c)) &&
+    (t.step === null || (typeof t.step === "number" && t.step > 0));
+}
+
+/** Values per time step that the first layer receives: the features and two per calendar feature. */
+export function inputWidth(r: RunInfo): number {
+  return r.window.features.length + 2 * (r.transform?.calendar.length ?? 0);
 }
 
 /** A token naming one batch of one run, for acknowledgements and de-duplication. */

@@ -102,6 +102,8 @@ export interface PreparedDataset {
   train: Windows;
   /** Scaled windows, empty arrays when validationSplit is 0. */
   validation: Windows;
+  /** The rows in real units, for forecasting over the validation part (interval calibration). */
+  history: SeriesHistory;
 }
 
 function resolve(names: unknown, columns: string[], what: string): number[] {
@@ -236,10 +238,29 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
     if (axis.gaps.length > 0) {
       if (gapPolicy === "split") gapRows = axis.gaps.map((g) => g.row);
       else {
-        const f = fillGaps(times, rows, axis.step, axis.gaps, gapPolicy);
+        // A line drawn to the first reading after a gap is made of that reading: where it may be a
+        // validation reading, the gap is filled with the previous value instead, so nothing of the
+        // validation part reaches a training row. The boundary after filling is at least this row.
+        const total = axis.gaps.reduce((sum, g) => sum + g.missing, 0);
+        const filledRows = rows.length + total;
+        const earliestValidation = opts.validationSplit > 0 ? filledRows - Math.max(1, Math.floor(filledRows * opts.validationSplit)) : Infinity;
+        let before = 0;
+        const late = new Set<number>();
+        for (const g of axis.gaps) {
+          before += g.missing;
+          if (gapPolicy === "linear" && g.row + before >= earliestValidation) late.add(g.row);
+        }
+        const f = fillGaps(times, rows, axis.step, axis.gaps.filter((g) => !late.has(g.row)), gapPolicy);
         times = f.times;
         rows = f.rows;
         filled = f.filled;
+        if (late.size) {
+          const rest = checkTimes(times);
+          const g = fillGaps(times, rows, rest.step, rest.gaps, "previous");
+          times = g.times;
+          rows = g.rows;
+          filled += g.filled;
+        }
       }
     }
   }
@@ -290,7 +311,8 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
 
   let calendar: CalendarFeature[] = [];
   if (calendarOpt === "auto") {
-    if (times && step !== null) calendar = autoCalendar(step, times[n - 1] - times[0]);
+    // Judged on the training part's span, like every other choice.
+    if (times && step !== null && preliminaryEnd >= 2) calendar = autoCalendar(step, times[preliminaryEnd - 1] - times[0]);
   } else if (calendarOpt.length > 0) {
     if (!times) throw new Error("calendar features need the time of each reading: set the time field (or send msg.timestamp with each reading)");
     calendar = CALENDAR_FEATURES.filter((c) => calendarOpt.includes(c));
@@ -421,8 +443,6 @@ export interface LazyWindows {
 export interface PreparedSeries extends Omit<PreparedDataset, "train" | "validation"> {
   train: LazyWindows;
   validation: LazyWindows;
-  /** The rows in real units, for forecasting over the validation part. */
-  history: SeriesHistory;
 }
 
 function lazyParts(s: ScaledSeries): { train: LazyWindows; validation: LazyWindows } {
@@ -444,7 +464,7 @@ function lazyParts(s: ScaledSeries): { train: LazyWindows; validation: LazyWindo
 }
 
 function summary(s: ScaledSeries): Omit<PreparedDataset, "train" | "validation"> {
-  return { columns: s.columns, window: s.window, transform: s.transform, scaler: s.scaler, split: s.split, report: s.report, baselines: s.baselines };
+  return { columns: s.columns, window: s.window, transform: s.transform, scaler: s.scaler, split: s.split, report: s.report, baselines: s.baselines, history: s.history };
 }
 
 /**
@@ -480,5 +500,5 @@ export function prepareDataset(series: unknown, opts: PrepareOptions): PreparedD
  */
 export function prepareSeries(series: unknown, opts: PrepareOptions): PreparedSeries {
   const s = scaleSeries(series, opts);
-  return { ...summary(s), ...lazyParts(s), history: s.history };
+  return { ...summary(s), ...lazyParts(s) };
 }

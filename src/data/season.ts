@@ -37,7 +37,7 @@ const TREND_LAG1 = 0.9;
 const MIN_STRENGTH = 0.3;
 /** A shorter lag wins over the best peak when its r is at least this fraction of the best's. */
 const PREFER_SHORTER = 0.9;
-/** Fewest values the ACF needs to mean anything (and to leave lags 2..3 with 2 cycles each). */
+/** Fewer values leave no lag with two whole cycles worth speaking of. */
 const MIN_VALUES = 8;
 
 /**
@@ -69,9 +69,7 @@ const MIN_VALUES = 8;
  *    can lift one of those above r_s; so prefer the smallest candidate L whose r_L is at least
  *    0.9 × the best r and of which the best lag is a multiple (±1 row; exact for L ≤ 3, where
  *    ±1 would make every lag a multiple). Hourly data with a daily cycle thus gives 24, not 48,
- *    and not 168 unless the weekly peak is clearly higher. When the best peak stands but is a
- *    multiple (±1) of a shorter candidate that passes step 6 on its own, it is put on that
- *    exact multiple (169 → 7 × 24 = 168): the short peak is sharp, the long one flat.
+ *    and not 168 unless the weekly peak is clearly higher.
  * 6. Accept the chosen lag when r ≥ 0.3 and r > 2/√m (the approximate 95% bound of white
  *    noise's ACF; it only matters for short series, below m ≈ 44). Otherwise season is null
  *    and strength is the highest r_k among the lags considered.
@@ -154,18 +152,7 @@ export function detectSeason(values: ArrayLike<number>, options: SeasonOptions =
     if (settled.length === 0 || settled[settled.length - 1][0] < L) settled.push([L, r[L]]);
   }
   const best = strongest(settled);
-  let lag: number;
-  const shorter = shorterCycle(settled, best);
-  if (shorter) {
-    lag = shorter[0];
-  } else {
-    // The best peak stands; but when it is a whole number of cycles of a shorter accepted
-    // peak (a weekly cycle over a daily one), it is placed at that exact multiple: a long
-    // peak is flat, so noise moves its top by a row or two, while the short one is sharp.
-    const base = settled.find(([k, rk]) => k < best[0] && nearMultiple(best[0], k) && passes(rk));
-    const snapped = base ? Math.round(best[0] / base[0]) * base[0] : best[0];
-    lag = snapped <= top ? snapped : best[0];
-  }
+  const lag = (shorterCycle(settled, best) ?? best)[0];
   return passes(r[lag]) ? { season: lag, strength: r[lag] } : { season: null, strength: bestSeen };
 }
 
@@ -258,8 +245,8 @@ function checkOptions(options: SeasonOptions): { maxLag?: number; candidates?: n
 
 /**
  * The values minus their mean, or null when they do not vary. "Do not vary" is relative to
- * their size: a constant 0.1 leaves rounding residue of ~1e-17 after subtracting the mean,
- * and the ACF of that residue would be noise, not a property of the series.
+ * their size: the differences of a straight line 3 + 0.1·t are 0.1 give or take ~1e-15 of
+ * rounding, and the ACF of that rounding would be read as a cycle of the series.
  */
 function centre(x: Float64Array): Float64Array | null {
   let sum = 0;

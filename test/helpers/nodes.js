@@ -44,7 +44,10 @@ function tmpUserDir() {
 function chain({ sequence = {}, layers = [{}], loss = {}, trainer = {}, predictor = null, z = "f1" } = {}) {
   const flow = [{ id: z, type: "tab", label: "test" }];
   const ids = layers.map((_, i) => `layer${i + 1}`);
-  flow.push({ id: "seq", z, type: "rnn-sequence", windowLength: 12, horizon: 1, scaling: "zscore", validationSplit: 0.2, batchSize: 16, epochs: 3, shuffle: true, seed: 1, bufferSize: 10000, trainAfter: 0, ackTimeout: 30, ...sequence, wires: [[ids[0]]] });
+  // Most node tests are about the mechanics of a run, checked against the core on plain windows:
+  // they pin the preparation to "no differencing, no season, no calendar". The defaults (auto) have
+  // tests of their own (test/nodes/forecasting.test.js).
+  flow.push({ id: "seq", z, type: "rnn-sequence", windowLength: 12, horizon: 1, scaling: "zscore", validationSplit: 0.2, batchSize: 16, epochs: 3, shuffle: true, seed: 1, bufferSize: 10000, trainAfter: 0, ackTimeout: 30, difference: "none", season: "0", timeField: "none", calendar: "none", gaps: "linear", ...sequence, wires: [[ids[0]]] });
   layers.forEach((cfg, i) => {
     const last = i === layers.length - 1;
     flow.push({ id: ids[i], z, type: "rnn-layer", hiddenSize: 8, activation: "tanh", projection: last, outputSize: 1, outputActivation: "linear", init: "orthogonal", seed: i + 1, stateful: false, ...cfg, wires: [[last ? "loss" : ids[i + 1]]] });
@@ -53,7 +56,7 @@ function chain({ sequence = {}, layers = [{}], loss = {}, trainer = {}, predicto
   flow.push({ id: "trainer", z, type: "rnn-trainer", optimizer: "adam", learningRate: 0.01, clipNorm: 1, clipValue: 0, truncate: 0, patience: 0, modelPath: "", saveMode: "best", saveEvery: 10, resume: true, gradientReport: false, weightDecay: 0, momentum: 0.9, nesterov: false, ...trainer, wires: [["epochs"], ["done"], ["chart"]] });
   flow.push({ id: "epochs", z, type: "helper", wires: [] }, { id: "done", z, type: "helper", wires: [] }, { id: "chart", z, type: "helper", wires: [] });
   if (predictor) {
-    flow.push({ id: "pred", z, type: "rnn-predictor", source: "trainer", trainer: "trainer", modelPath: "", steps: 1, anomalyFactor: 3, ...predictor, wires: [["forecasts"]] });
+    flow.push({ id: "pred", z, type: "rnn-predictor", source: "trainer", trainer: "trainer", modelPath: "", steps: 1, anomaly: "error", anomalyFactor: 3, intervalLevel: 0.9, ...predictor, wires: [["forecasts"]] });
     flow.push({ id: "forecasts", z, type: "helper", wires: [] });
   }
   return placed(flow);
