@@ -702,7 +702,10 @@ export = function register(RED: NodeAPI): void {
         let ending: ReturnType<typeof endEpoch> = null;
         if (lastOfEpoch) ending = endEpoch(r, send, updater ? updater.learningRate : config.learningRate);
         else if (r.refusedInARow >= MAX_REFUSED_IN_A_ROW) ending = "diverged";
-        else if (info.phase === "train" && info.batch === 1) status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: info.epoch, epochs: info.epochs, loss: fmt(r.lastEpochInfo ? (r.lastEpochInfo.valLoss as number) ?? (r.lastEpochInfo.loss as number) : NaN, 3) }) });
+        else if (info.phase === "train" && info.batch === 1) {
+          const c = r.lastEpochInfo?.comparison as Comparison | undefined;
+          status.set({ fill: "blue", shape: "dot", text: c && c.baselineRmse !== null ? t("status.epochCompare", { epoch: info.epoch, epochs: info.epochs, rmse: fmt(c.rmse), naive: fmt(c.baselineRmse) }) : t("status.epoch", { epoch: info.epoch, epochs: info.epochs, loss: fmt(r.lastEpochInfo ? (r.lastEpochInfo.valLoss as number) ?? (r.lastEpochInfo.loss as number) : NaN, 3) }) });
+        }
         const seq = findApi<SequenceNodeApi>(RED, info.source, "rnn-sequence");
         // "completed" is the sequence's own conclusion; anything else cuts the run short.
         seq?.ack(info.id, token, { stop: ending !== null && ending !== "completed", trainer: node.id, earlyStop: ending === "early-stopped" });

@@ -65,7 +65,8 @@ describe("rnn predictor node", function () {
     await waitFor(() => out.length === 2, 2000, "two forecasts");
     close(out[0].payload, f(13));
     assert.strictEqual(out[0].topic, "tank");
-    assert.deepStrictEqual(out[0].forecast, { steps: 1, values: [[out[0].payload]], targets: ["level"], horizon: 1, window: 4, model: "file" });
+    // A version 1 file has no intervals and no calendar: no bounds and no times.
+    assert.deepStrictEqual(out[0].forecast, { steps: 1, values: [[out[0].payload]], lower: null, upper: null, level: null, times: null, targets: ["level"], horizon: 1, window: 4, model: "file" });
     close(out[1].payload, f(16));
     const prev = out[1].forecast.previous;
     close(prev.predicted, f(13));

@@ -7,7 +7,7 @@ const { helper, NODES, useNodeRedServer, withCatch, collect, statuses, lastStatu
 function flowWith(config) {
   return withCatch([
     { id: "f1", type: "tab" },
-    { id: "seq", z: "f1", type: "rnn-sequence", windowLength: 5, horizon: 1, scaling: "none", validationSplit: 0, batchSize: 4, epochs: 1, shuffle: false, seed: 1, bufferSize: 1000, trainAfter: 0, ackTimeout: 30, ...config, wires: [["out"]] },
+    { id: "seq", z: "f1", type: "rnn-sequence", windowLength: 5, horizon: 1, scaling: "none", validationSplit: 0, batchSize: 4, epochs: 1, shuffle: false, seed: 1, bufferSize: 1000, trainAfter: 0, ackTimeout: 30, difference: "none", season: "0", timeField: "none", calendar: "none", ...config, wires: [["out"]] },
     { id: "out", z: "f1", type: "helper", wires: [] },
   ]);
 }

@@ -42,10 +42,21 @@ describe("rnn trainer node", function () {
     assert.deepStrictEqual(chart.map((m) => `${m.topic}@${m.epoch}`), ["loss@1", "valLoss@1", "loss@2", "valLoss@2", "loss@3", "valLoss@3", "loss@4", "valLoss@4"]);
     assert.strictEqual(chart[1].payload, epochs[0].payload.valLoss);
     const best = epochs.reduce((a, m) => (m.payload.valLoss < a.payload.valLoss ? m : a));
-    assert.deepStrictEqual(done.payload, { reason: "completed", epochs: 4, bestEpoch: best.payload.epoch, bestValLoss: best.payload.valLoss, loss: epochs[3].payload.loss, valLoss: epochs[3].payload.valLoss, path: null });
+    const { metrics, baselines, beatsBaseline, intervals, series, ...rest } = done.payload;
+    assert.deepStrictEqual(rest, { reason: "completed", epochs: 4, bestEpoch: best.payload.epoch, bestValLoss: best.payload.valLoss, loss: epochs[3].payload.loss, valLoss: epochs[3].payload.valLoss, path: null });
+    // The model against the naive rules, in real units, at the best epoch (whose weights are kept).
+    assert.deepStrictEqual(metrics, { rmse: best.payload.comparison.rmse, mae: best.payload.comparison.mae });
+    assert.strictEqual(best.payload.comparison.rmse, best.payload.metrics.rmse);
+    assert.deepStrictEqual(baselines, epochs[0].payload.baselines);
+    assert.ok(baselines.persistence.rmse > 0 && baselines.count > 0);
+    assert.strictEqual(beatsBaseline, metrics.rmse < baselines.persistence.rmse);
+    assert.strictEqual(series.difference, "none");
+    assert.deepStrictEqual(intervals.levels, [0.5, 0.8, 0.9, 0.95, 0.99]);
+    assert.strictEqual(intervals.steps, 24);
     const trainer = helper.getNode("trainer");
-    assert.ok(statuses(trainer).some((s) => /^epoch \d\/4 · loss /.test(s.text)), "epoch status while training");
-    assert.match(lastStatus(trainer).text, /^done · best /);
+    assert.ok(statuses(trainer).some((s) => /^epoch 1\/4 · loss /.test(s.text)), "epoch status while training");
+    assert.match(lastStatus(trainer).text, /^val rmse [\d.]+ · naive [\d.]+$/);
+    assert.strictEqual(lastStatus(trainer).fill, beatsBaseline ? "green" : "yellow");
   });
 
   it("'save' without a model file configured is an error naming the setting; with a file but no model yet, another", async function () {
