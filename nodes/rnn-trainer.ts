@@ -48,6 +48,14 @@ import {
   userDir,
 } from "./shared/runtime";
 
+/**
+ * How much lower than the best naive rule's the validation RMSE must be for the network to count
+ * as helping. Validation errors are noisy: on a random walk (where persistence is optimal) the
+ * network lands within a fraction of a percent of it, on either side, and "beats it by 0.3 %" would
+ * tell the user the wrong thing.
+ */
+const HELPS_MARGIN = 0.025;
+
 /** Refused steps in a row after which a run is declared diverged and stopped. */
 const MAX_REFUSED_IN_A_ROW = 20;
 
@@ -343,7 +351,7 @@ export = function register(RED: NodeAPI): void {
       const shouldSave = filePath !== null && (reason !== "diverged" || r.best !== null);
       const finalize = (saved: boolean) => {
         if (closed) return;
-        const helps = comparison && comparison.ratio !== null ? comparison.ratio < 1 : null;
+        const helps = comparison && comparison.ratio !== null ? comparison.ratio <= 1 - HELPS_MARGIN : null;
         const doneMsg = {
           topic: "done",
           payload: {
