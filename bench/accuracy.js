@@ -158,7 +158,8 @@ function buildFlow(s, defaults, k) {
   if (s.features) seq.features = s.features.join(', ');
   if (s.targets) seq.targets = s.targets.join(', ');
   const timeKey = timeSetting(defaults['rnn-sequence']);
-  if (timeKey && s.timeField) seq[timeKey] = s.timeField;
+  // With "auto" the node finds the time field itself ("date", "time"): nothing to change.
+  if (timeKey && s.timeField && defaults['rnn-sequence'][timeKey] !== 'auto') seq[timeKey] = s.timeField;
   const layer = {};
   if (defaults['rnn-layer'].projection !== true) layer.projection = true;
   const nodes = [
