@@ -9,6 +9,7 @@ import type { ForecastResult } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
 import {
   announcePackageDir,
+  BoundedMap,
   ConfigError,
   Done,
   enumField,
@@ -73,6 +74,21 @@ interface Usable {
   version: number;
 }
 
+/** What one stream (one msg.topic) keeps: its readings, their times, its forecasts and errors. */
+interface Stream {
+  /** Readings in feature order and real units; at most historyLength of them. */
+  window: number[][];
+  /** Time of each kept reading (ms), parallel to `window`. */
+  times: number[];
+  readings: number;
+  pending: Pending[];
+  errors: number[];
+  flagsInARow: number;
+}
+
+/** Streams kept at once; the least recently used is forgotten beyond it. */
+const MAX_STREAMS = 100;
+
 /** Forecast of one reading, kept until the reading it forecast arrives. */
 interface Pending {
   due: number;
@@ -92,15 +108,18 @@ export = function register(RED: NodeAPI): void {
     let closed = false;
     let fileModel: Usable | null = null;
     let fileError: string | null = null;
-    /** Readings of the stream, in feature order and real units; at most one window long. */
-    let window: number[][] = [];
-    /** Time of each kept reading (ms), parallel to `window`. */
-    let windowTimes: number[] = [];
-    let flagsInARow = 0;
+    /** One stream per msg.topic: two sensors into one predictor must not share a window. */
+    const streams = new BoundedMap<string, Stream>(MAX_STREAMS);
     let windowKey = "";
-    let readings = 0;
-    let pending: Pending[] = [];
-    let errors: number[] = [];
+
+    function streamOf(topic: string): Stream {
+      let st = streams.touch(topic);
+      if (!st) {
+        st = { window: [], times: [], readings: 0, pending: [], errors: [], flagsInARow: 0 };
+        streams.set(topic, st);
+      }
+      return st;
+    }
 
     function usable(model: Model, version: number): Usable {
       if (!model.window || !model.scaler) throw new Error("the model has no window or scaler information, so it cannot forecast from readings");
@@ -154,12 +173,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     function reset(): void {
-      window = [];
-      windowTimes = [];
-      pending = [];
-      errors = [];
-      readings = 0;
-      flagsInARow = 0;
+      streams.clear();
     }
 
     /** Forecasts `steps` ahead from real-unit rows through the core's one forecasting path. */
@@ -257,47 +271,48 @@ export = function register(RED: NodeAPI): void {
           throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
         }
         const row = readRow(stamped.value, "reading");
-        readings++;
+        const st = streamOf(typeof msg.topic === "string" ? msg.topic : "");
+        st.readings++;
         // The real value of an earlier forecast has arrived: how far off was it?
         let previous: Record<string, unknown> | undefined;
-        const due = pending.find((p) => p.due === readings);
-        pending = pending.filter((p) => p.due > readings);
+        const due = st.pending.find((p) => p.due === st.readings);
+        st.pending = st.pending.filter((p) => p.due > st.readings);
         if (due) {
           const actual = u.targets.map((name) => row[u.features.indexOf(name)]);
           if (actual.every((v) => Number.isFinite(v))) {
             const err = actual[0] - due.values[0];
-            const rms = errors.length ? Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length) : null;
+            const rms = st.errors.length ? Math.sqrt(st.errors.reduce((s, e) => s + e * e, 0) / st.errors.length) : null;
             // The interval rule needs the model's intervals; a model without them falls back to the error rule.
             const rule = config.anomaly === "interval" && due.lower && due.upper ? "interval" : config.anomaly === "off" ? "off" : "error";
             let anomaly = false;
             if (rule === "interval") anomaly = actual.some((v, o) => v < due.lower![o] || v > due.upper![o]);
-            else if (rule === "error") anomaly = config.anomalyFactor > 0 && rms !== null && errors.length >= MIN_ERRORS_FOR_FLAG && Math.abs(err) > config.anomalyFactor * rms;
-            flagsInARow = anomaly ? flagsInARow + 1 : 0;
+            else if (rule === "error") anomaly = config.anomalyFactor > 0 && rms !== null && st.errors.length >= MIN_ERRORS_FOR_FLAG && Math.abs(err) > config.anomalyFactor * rms;
+            st.flagsInARow = anomaly ? st.flagsInARow + 1 : 0;
             const one = (v: number[] | null) => (v === null ? null : v.length === 1 ? v[0] : v);
             previous = { predicted: one(due.values), actual: one(actual), error: err, rms, lower: one(due.lower), upper: one(due.upper), rule, anomaly };
             // The yardstick is the error of normal readings: a flagged one would raise the threshold
             // and hide the next anomaly; one too large to square would make the RMS Infinity. A run of
             // flags is a change of level, not a string of anomalies: it becomes the yardstick.
-            if ((!anomaly || flagsInARow >= SHIFT_AFTER_FLAGS) && Number.isFinite(err * err)) errors.push(err);
-            if (errors.length > ERROR_HISTORY) errors.shift();
+            if ((!anomaly || st.flagsInARow >= SHIFT_AFTER_FLAGS) && Number.isFinite(err * err)) st.errors.push(err);
+            if (st.errors.length > ERROR_HISTORY) st.errors.shift();
           }
         }
-        window.push(row);
-        windowTimes.push(stamped.time);
-        if (window.length > u.history) {
-          window.splice(0, window.length - u.history);
-          windowTimes.splice(0, windowTimes.length - u.history);
+        st.window.push(row);
+        st.times.push(stamped.time);
+        if (st.window.length > u.history) {
+          st.window.splice(0, st.window.length - u.history);
+          st.times.splice(0, st.times.length - u.history);
         }
-        if (window.length < u.history) {
-          status.set({ fill: "grey", shape: "dot", text: t("status.warming", { count: window.length, length: u.history }) });
+        if (st.window.length < u.history) {
+          status.set({ fill: "grey", shape: "dot", text: t("status.warming", { count: st.window.length, length: u.history }) });
           done();
           return;
         }
-        const result = predict(u, window, windowTimes);
+        const result = predict(u, st.window, st.times);
         const values = result.values;
-        // Only the targets that are also features can be checked against later readings.
-        if (u.targets.every((n) => u.features.includes(n))) pending.push({ due: readings + u.horizon, values: values[0], lower: result.lower ? result.lower[0] : null, upper: result.upper ? result.upper[0] : null });
-        if (pending.length > u.horizon + 1) pending.splice(0, pending.length - (u.horizon + 1));
+        // Only the targets that are also features can be checked against later st.readings.
+        if (u.targets.every((n) => u.features.includes(n))) st.pending.push({ due: st.readings + u.horizon, values: values[0], lower: result.lower ? result.lower[0] : null, upper: result.upper ? result.upper[0] : null });
+        if (st.pending.length > u.horizon + 1) st.pending.splice(0, st.pending.length - (u.horizon + 1));
         msg.payload = asPayload(u, values);
         msg.forecast = { steps: config.steps, values, lower: result.lower, upper: result.upper, level: result.level, times: u.needsTime ? result.times : null, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source, ...(previous ? { previous } : {}) };
         status.set({ fill: previous?.anomaly ? "yellow" : "green", shape: "dot", text: t("status.forecast", { value: fmt(values[0][0]) }) });

@@ -4,7 +4,7 @@
  * most one batch is in flight and Node-RED's event loop gets a turn between batches.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { DIFFERENCINGS, GAP_POLICIES, LazyWindows, MAX_SEASON, parseTime, prepareSeries, PreparedSeries, Random, rowsNeeded, SCALER_KINDS, splitTimes, TARGET_MODES, toRow, toTable, warmUp } from "../src";
+import { DIFFERENCINGS, GAP_POLICIES, TooFewRowsError, LazyWindows, MAX_SEASON, parseTime, prepareSeries, PreparedSeries, Random, rowsNeeded, SCALER_KINDS, splitTimes, TARGET_MODES, toRow, toTable, warmUp } from "../src";
 import type { Differencing, GapPolicy, ScalerKind, TargetMode } from "../src";
 import { findApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
 import {
@@ -401,7 +401,12 @@ export = function register(RED: NodeAPI): void {
         if (!run) status.set({ fill: "grey", shape: "dot", text: t("status.buffered", { count: buffer.length }) });
         // Not before the buffer can make a window and its target (a smaller trainAfter would fail each time).
         if (config.trainAfter > 0 && !run && sinceTraining >= config.trainAfter && buffer.length >= Math.max(config.trainAfter, rowsNeeded(config.windowLength, config.horizon))) {
-          startRun(buffer.slice(), msg as unknown as Record<string, unknown>, bufferedTimes());
+          try {
+            startRun(buffer.slice(), msg as unknown as Record<string, unknown>, bufferedTimes());
+          } catch (e) {
+            // The validation part and the differences need rows too: not an error, a wait for more readings.
+            if (!(e instanceof TooFewRowsError)) throw e;
+          }
         }
         done();
       } catch (e) {

@@ -345,6 +345,59 @@ describe('model file: validateModelJSON', function () {
     });
   });
 
+  describe('version 2: transform and intervals', function () {
+    const v2 = (edit) => withEdit((m) => {
+      m.version = 2;
+      m.transform = { difference: 'first', season: 24, calendar: [], step: 3600000 };
+      m.intervals = { method: 'split-conformal', levels: [0.5, 0.9], halfWidth: [[[1, 2], [1.5, 2.5]], [[3, 4], [3.5, 4.5]]], coverage: [0.5, null], origins: 40 };
+      if (edit) edit(m);
+    });
+
+    it('accepts both sections and returns them as they were', function () {
+      const m = v2()();
+      assert.strictEqual(m.version, 2);
+      assert.deepStrictEqual(m.transform, { difference: 'first', season: 24, calendar: [], step: 3600000 });
+      assert.deepStrictEqual(m.intervals.halfWidth, [[[1, 2], [1.5, 2.5]], [[3, 4], [3.5, 4.5]]]);
+    });
+
+    it('refuses them in a version 1 file, which never had them', function () {
+      rejects(v2((m) => (m.version = 1)), 'transform', /unexpected key/);
+    });
+
+    it('checks every field of the transform', function () {
+      rejects(v2((m) => (m.transform.difference = 'twice')), 'transform.difference');
+      rejects(v2((m) => { m.transform.difference = 'seasonal'; m.transform.season = null; }), 'transform.season', /needs a season/);
+      rejects(v2((m) => (m.transform.season = 1)), 'transform.season');
+      rejects(v2((m) => (m.transform.calendar = ['hourOfDay', 'hourOfDay'])), 'transform.calendar', /twice/);
+      rejects(v2((m) => (m.transform.calendar = ['minuteOfHour'])), 'transform.calendar[0]');
+      rejects(v2((m) => { m.transform.step = null; m.transform.calendar = ['hourOfDay']; }), 'transform.step', /calendar/);
+      rejects(v2((m) => delete m.transform.step), 'transform.step', /missing/);
+    });
+
+    it('counts two inputs per calendar feature against inputSize', function () {
+      // The fixture has inputSize 2 and two features: one calendar feature needs inputSize 4.
+      rejects(v2((m) => (m.transform.calendar = ['hourOfDay'])), 'window.features', /2 calendar inputs but the model's inputSize is 2/);
+    });
+
+    it('checks the intervals: levels ascending in (0, 1), one width per target and a step count shared by every level', function () {
+      rejects(v2((m) => (m.intervals.levels = [0.9, 0.5])), 'intervals.levels[1]', /ascending/);
+      rejects(v2((m) => (m.intervals.levels = [0.5, 1])), 'intervals.levels[1]');
+      rejects(v2((m) => (m.intervals.halfWidth[1] = [[3, 4]])), 'intervals.halfWidth[1]', /steps/);
+      rejects(v2((m) => (m.intervals.halfWidth[0][0] = [1])), 'intervals.halfWidth[0][0]', /one per target/);
+      rejects(v2((m) => (m.intervals.halfWidth[0][1][0] = -1)), 'intervals.halfWidth[0][1][0]');
+      rejects(v2((m) => (m.intervals.coverage = [0.5])), 'intervals.coverage');
+      rejects(v2((m) => (m.intervals.method = 'bootstrap')), 'intervals.method');
+    });
+  });
+
+  describe('targets against the output', function () {
+    it('refuses a window whose targets are more or fewer than the values the last layer emits', function () {
+      // outputSize 2 with one target name would fail every forecast; 1 with two names would return undefined.
+      rejects(withEdit((m) => { m.window.targets = ['f0']; m.scaler.targets = { offset: [0], scale: [1] }; }), 'window.targets', /1 targets but the last layer emits 2 values/);
+      rejects(withEdit((m) => { m.window.targets = ['f0', 'f1']; m.scaler.targets = { offset: [0, 0], scale: [1, 1] }; }, { outputSize: 1 }), 'window.targets', /2 targets but the last layer emits 1 values/);
+    });
+  });
+
   describe('training', function () {
     it('keeps numbers, strings, booleans, null, histories and one level of objects', function () {
       const training = { epochs: 3, loss: 0.5, valLoss: null, history: [0.9, 0.7, 0.5], optimizer: { name: 'adam', lr: 0.001, betas: [0.9, 0.999] }, stopped: true };

@@ -2,7 +2,7 @@
 export { MAX_ROWS, MAX_COLUMNS, Table, toTable, toRow } from "./rows";
 export { TargetMode, TARGET_MODES, WindowOptions, Windows, makeWindows, cutWindow, rowsNeeded, windowCount } from "./windows";
 export { Affine, Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
-export { RowRange, RowSplit, splitRows } from "./split";
+export { RowRange, RowSplit, splitRows, TooFewRowsError } from "./split";
 export { MAX_TENSOR_ELEMENTS, batchIndices, gather } from "./batches";
 export { PrepareOptions, PreparedDataset, prepareDataset, PreparedSeries, LazyWindows, prepareSeries, Baseline, Baselines, SeriesReport, SeriesHistory } from "./prepare";
 export { DIFFERENCINGS, MAX_SEASON, chooseDifferencing, DifferencingChoice, naiveBase, tableLead, transformLead, transformRows } from "./transform";

@@ -11,7 +11,7 @@ import { CalendarFeature, Differencing, TransformJSON, WindowJSON } from "../typ
 import { toTable } from "./rows";
 import { Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
 import { detectSeason } from "./season";
-import { RowSplit, splitRows } from "./split";
+import { RowSplit, splitRows, TooFewRowsError } from "./split";
 import { autoCalendar, calendarValues, CALENDAR_FEATURES, checkTimes, fillGaps, GapPolicy, GAP_POLICIES, splitTimes } from "./time";
 import { chooseDifferencing, DIFFERENCINGS, MAX_SEASON, tableLead, transformRows } from "./transform";
 import { cutWindow, TargetMode, TARGET_MODES, Windows } from "./windows";
@@ -325,7 +325,7 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
     split = splitRows(diffed.length, frac, length + horizon);
   } catch (e) {
     if (lead === 0) throw e;
-    throw new Error(`${(e as Error).message} — after "${difference}" differencing, whose first ${lead} rows serve only as history (choose difference "none" or send a longer series)`);
+    throw new (e instanceof TooFewRowsError ? TooFewRowsError : Error)(`${(e as Error).message} — after "${difference}" differencing, whose first ${lead} rows serve only as history (choose difference "none" or send a longer series)`);
   }
   const scaler = Scaler.fit(diffed.slice(split.train.start, split.train.end), featureCols.map((_, i) => i), targetCols.map((_, i) => featureCols.length + i), opts.scaling);
 

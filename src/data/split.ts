@@ -21,6 +21,14 @@ export interface RowSplit {
   validationWindows: number;
 }
 
+/** A series too short for one training window (and its validation part): more readings will cure it. */
+export class TooFewRowsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TooFewRowsError";
+  }
+}
+
 /**
  * Split `rowCount` rows of a series into a training part and a later validation part.
  *
@@ -56,7 +64,7 @@ export function splitRows(rowCount: number, validationFraction: number, windowSp
     // Smallest series that leaves one whole window for training (V grows with the series).
     let needed = windowSpan;
     while (needed - validationRows(needed) < windowSpan) needed++;
-    throw new Error(
+    throw new TooFewRowsError(
       `${rowCount} rows are too few: a window spans ${windowSpan} rows` +
         (V > 0 ? ` and ${V} rows are kept for validation` : "") +
         `, so at least ${needed} rows are needed`,

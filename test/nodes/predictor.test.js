@@ -55,13 +55,13 @@ describe("rnn predictor node", function () {
   it("warms up without output until the window is full, then forecasts each reading; the next reading reports the error", async function () {
     const { pred, out } = await loadPredictor({ modelPath: writeModel("affine.json", affineModel(0.5, 0.3)) });
     const f = affine(0.5, 0.3);
-    pred.receive({ payload: 12 });
-    pred.receive({ payload: 14 });
-    pred.receive({ payload: 11 });
+    pred.receive({ payload: 12, topic: "tank" });
+    pred.receive({ payload: 14, topic: "tank" });
+    pred.receive({ payload: 11, topic: "tank" });
     await waitFor(() => lastStatus(pred).text === "warming 3/4", 2000, "status warming 3/4");
     assert.strictEqual(out.length, 0, "no output while warming up");
     pred.receive({ payload: 13, topic: "tank" });
-    pred.receive({ payload: 16 });
+    pred.receive({ payload: 16, topic: "tank" });
     await waitFor(() => out.length === 2, 2000, "two forecasts");
     close(out[0].payload, f(13));
     assert.strictEqual(out[0].topic, "tank");
@@ -200,5 +200,27 @@ describe("rnn predictor node", function () {
     assert.strictEqual(out.length, 0);
     assert.strictEqual(caught[0].error.source.id, "lost");
     assert.match(caught[0].error.message, /rnn trainer node does not exist/);
+  });
+
+  it("keeps one stream per msg.topic: two sensors interleaved get the forecasts each would get alone", async function () {
+    // A model with memory (W_hh ≠ 0), so a window mixed from two streams gives other forecasts.
+    const json = affineModel(0.5, 0.3);
+    json.layers[0].weights.W_hh = [[0.6]];
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("memory.json", json) });
+    const a = [12, 14, 11, 13, 16, 15];
+    const b = [30, 28, 33, 31, 29, 35];
+    a.forEach((v, i) => {
+      pred.receive({ payload: v, topic: "a" });
+      pred.receive({ payload: b[i], topic: "b" });
+    });
+    await waitFor(() => out.length === 6, 2000, "three forecasts per stream");
+    const of = (topic) => out.filter((m) => m.topic === topic).map((m) => m.payload);
+    const expect = (series) => [4, 5, 6].map((end) => referenceForecast(json, series.slice(end - 4, end).map((v) => [v]))[0]);
+    of("a").forEach((v, i) => close(v, expect(a)[i]));
+    of("b").forEach((v, i) => close(v, expect(b)[i]));
+    // The error of a's forecast is measured against a's next reading, not b's.
+    const prevA = out.filter((m) => m.topic === "a")[1].forecast.previous;
+    close(prevA.actual, 16);
+    close(prevA.predicted, expect(a)[0]);
   });
 });

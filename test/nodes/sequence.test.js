@@ -124,6 +124,22 @@ describe("rnn sequence node", function () {
     assert.strictEqual(got.reduce((s, m) => s + m.payload.length, 0), 9, "12 readings make 9 windows of 3 plus a target");
   });
 
+  it("trainAfter waits, without an error, until the validation part and the differences also have their rows", async function () {
+    // Window 24 + 1 target = 25 rows. First differencing takes 2 rows as history, and 20 % of the
+    // rest is held out: n − 2 − ⌊0.2 (n − 2)⌋ ≥ 25 first holds for n = 33.
+    await helper.load(NODES, flowWith({ windowLength: 24, trainAfter: 10, validationSplit: 0.2, difference: "first", bufferSize: 100 }));
+    const seq = helper.getNode("seq");
+    const got = acknowledging(seq, helper.getNode("out"));
+    const caught = collect(helper.getNode("errors"));
+    for (let i = 0; i < 32; i++) seq.receive({ payload: Math.sin(i / 3) });
+    await sleep(50);
+    assert.deepStrictEqual(caught.map((m) => m.error.message), [], "readings while the series is too short are not errors");
+    assert.strictEqual(got.length, 0, "no run before the split and the differences have enough rows");
+    seq.receive({ payload: Math.sin(32 / 3) });
+    await waitFor(() => got.length > 0, 2000, "a run to start with the 33rd reading");
+    assert.deepStrictEqual(caught, []);
+  });
+
   it("'stop' ends the run: the batch in flight is no longer acknowledged and nothing more is sent; a new run can start", async function () {
     await helper.load(NODES, flowWith({ epochs: 5 }));
     const seq = helper.getNode("seq");
