@@ -54,10 +54,11 @@ function readLayerConfig(raw: Record<string, unknown>): LayerConfig {
   return {
     hiddenSize: intField(raw, "hiddenSize", 32, 1, 1024),
     activation: enumField(raw, "activation", "tanh", HIDDEN_ACTIVATIONS),
-    projection: boolField(raw, "projection", false),
+    // On by default: a single layer, the first flow most users build, then emits one value per target.
+    projection: boolField(raw, "projection", true),
     // Checked only with a projection: a stale value in a flow that does not use it is harmless.
-    outputSize: boolField(raw, "projection", false) ? intField(raw, "outputSize", 1, 1, 1024) : 1,
-    outputActivation: boolField(raw, "projection", false) ? enumField(raw, "outputActivation", "linear", OUTPUT_ACTIVATIONS) : "linear",
+    outputSize: boolField(raw, "projection", true) ? intField(raw, "outputSize", 1, 1, 1024) : 1,
+    outputActivation: boolField(raw, "projection", true) ? enumField(raw, "outputActivation", "linear", OUTPUT_ACTIVATIONS) : "linear",
     init: enumField<InitializerName>(raw, "init", "orthogonal", ["orthogonal", "identity", "glorotUniform"]),
     seed: intField(raw, "seed", 1, -2147483648, 2147483647),
     stateful: boolField(raw, "stateful", false),
