@@ -120,4 +120,16 @@ describe("rnn loss node", function () {
     assert.match(messages[4], /msg.target\[0\]\[1\]\[0\]: not a finite number/);
     close(out[0].loss, 10 / 3);
   });
+
+  it("a training batch whose outputs are wider than its targets is refused with the fix named (tick Projection)", async function () {
+    await helper.load(NODES, flowWith({}));
+    const caught = collect(helper.getNode("errors"));
+    const out = collect(helper.getNode("out"));
+    // What a last layer without projection sends: its hidden state, 2 values per step for 1 target.
+    helper.getNode("loss").receive({ payload: [[[1, 2], [2, 3], [4, 5]]], target: T, rnn: run("train") });
+    await waitFor(() => caught.length === 1, 2000, "the error at the Catch node");
+    assert.match(caught[0].error.message, /emit 2 value\(s\) per step but the series has 1 target\(s\) \(value\): tick "Projection" on the last rnn layer, with output size 1/);
+    assert.strictEqual(out.length, 0);
+    assert.strictEqual(lastStatus(helper.getNode("loss")).fill, "red");
+  });
 });
