@@ -186,13 +186,13 @@ export = function register(RED: NodeAPI): void {
     }
 
     /** A reading's time: inside it ([time, value] or a time field), msg.timestamp, or its arrival. */
-    function readingTime(reading: unknown, msg: { timestamp?: unknown }): { time: number; value: unknown } {
+    function readingTime(reading: unknown, msg: { timestamp?: unknown }): { time: number; value: unknown; explicit: boolean } {
       if (Array.isArray(reading) || (typeof reading === "object" && reading !== null)) {
         const split = splitTimes([reading], "auto");
-        if (split.times) return { time: split.times[0], value: split.values[0] };
+        if (split.times) return { time: split.times[0], value: split.values[0], explicit: true };
       }
-      if (msg.timestamp !== undefined) return { time: parseTime(msg.timestamp, "msg.timestamp"), value: reading };
-      return { time: Date.now(), value: reading };
+      if (msg.timestamp !== undefined) return { time: parseTime(msg.timestamp, "msg.timestamp"), value: reading, explicit: true };
+      return { time: Date.now(), value: reading, explicit: false };
     }
 
     function asPayload(u: Usable, values: number[][]): unknown {
@@ -264,7 +264,7 @@ export = function register(RED: NodeAPI): void {
           return;
         }
 
-        let stamped: { time: number; value: unknown };
+        let stamped: { time: number; value: unknown; explicit: boolean };
         try {
           stamped = readingTime(msg.payload, msg as { timestamp?: unknown });
         } catch (e) {
@@ -272,6 +272,20 @@ export = function register(RED: NodeAPI): void {
         }
         const row = readRow(stamped.value, "reading");
         const st = streamOf(typeof msg.topic === "string" ? msg.topic : "");
+        // Readings that carry their time are checked like a training series: in order, and no
+        // window (nor difference) spans a gap — after one the stream warms up again.
+        let gap = false;
+        const step = u.model.transform?.step ?? null;
+        if (stamped.explicit && st.times.length > 0) {
+          const dt = stamped.time - st.times[st.times.length - 1];
+          if (!(dt > 0)) throw new Error(t("errors.badPayload", { message: `this reading's time ${new Date(stamped.time).toISOString()} is not after the previous one's (${new Date(st.times[st.times.length - 1]).toISOString()}): out of order or repeated` }));
+          if (step !== null && dt > 1.5 * step) {
+            gap = true;
+            st.window = [];
+            st.times = [];
+            st.pending = [];
+          }
+        }
         st.readings++;
         // The real value of an earlier forecast has arrived: how far off was it?
         let previous: Record<string, unknown> | undefined;
@@ -304,7 +318,7 @@ export = function register(RED: NodeAPI): void {
           st.times.splice(0, st.times.length - u.history);
         }
         if (st.window.length < u.history) {
-          status.set({ fill: "grey", shape: "dot", text: t("status.warming", { count: st.window.length, length: u.history }) });
+          status.set({ fill: gap ? "yellow" : "grey", shape: "dot", text: t(gap ? "status.gap" : "status.warming", { count: st.window.length, length: u.history }) });
           done();
           return;
         }

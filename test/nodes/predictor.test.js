@@ -223,4 +223,21 @@ describe("rnn predictor node", function () {
     close(prevA.actual, 16);
     close(prevA.predicted, expect(a)[0]);
   });
+
+  it("readings with times: one after a gap restarts the window (no window spans it), one out of order is an error", async function () {
+    const json = { ...affineModel(0.5, 0.3), version: 2, transform: { difference: "none", season: null, calendar: [], step: 3600000 } };
+    const { pred, out, caught } = await loadPredictor({ modelPath: writeModel("hourly.json", json) });
+    const at = (h) => new Date(Date.UTC(2024, 0, 1) + h * 3600000).toISOString();
+    [0, 1, 2, 3].forEach((h) => pred.receive({ payload: { time: at(h), level: 10 + h } }));
+    await waitFor(() => out.length === 1, 2000, "a forecast once four hourly readings are in");
+    pred.receive({ payload: { time: at(9), level: 20 } });
+    await waitFor(() => lastStatus(pred).text === "gap · warming 1/4", 2000, "the gap status");
+    assert.strictEqual(out.length, 1, "no forecast from a window that spans the gap");
+    [10, 11, 12].forEach((h) => pred.receive({ payload: { time: at(h), level: 20 + h } }));
+    await waitFor(() => out.length === 2, 2000, "forecasts again once the window after the gap is full");
+    close(out[1].payload, referenceForecast(json, [[20], [30], [31], [32]])[0]);
+    pred.receive({ payload: { time: at(11), level: 5 } });
+    await waitFor(() => caught.length === 1, 2000, "the error at the Catch node");
+    assert.match(caught[0].error.message, /not after the previous one's/);
+  });
 });
