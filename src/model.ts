@@ -273,7 +273,9 @@ export class Model {
     const lossName = options.loss ?? "mse";
     const train = packInputs(data.inputs, this.inputSize);
     const trainTarget = packTargets(data.targets, train, this.outputSize);
-    const val = options.validation ? packInputs(options.validation.inputs, this.inputSize) : null;
+    // An empty validation set (prepareDataset with validationSplit 0) means no validation, not an error.
+    const hasValidation = !!options.validation && Array.isArray(options.validation.inputs) && options.validation.inputs.length > 0;
+    const val = hasValidation ? packInputs(options.validation!.inputs, this.inputSize) : null;
     const valTarget = options.validation && val ? packTargets(options.validation.targets, val, this.outputSize) : null;
     const updater = new ParameterUpdater(options);
     const rng = new Random(options.seed ?? 1);

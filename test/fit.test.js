@@ -70,4 +70,13 @@ describe("Model.fit edge cases", function () {
     assert.strictEqual(model.training.loss, null);
     assert.doesNotThrow(() => Model.fromJSON(JSON.parse(JSON.stringify(model.toJSON()))));
   });
+
+  it("an empty validation set (validationSplit 0) means no validation, not an error", function () {
+    const data = prepareDataset(noisySine(200, { seed: 3 }), { length: 12, horizon: 1, scaling: "zscore", validationSplit: 0 });
+    assert.strictEqual(data.validation.inputs.length, 0);
+    const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 4, outputSize: 1 }], seed: 3 });
+    const r = model.fit(data.train, { epochs: 2, validation: data.validation });
+    assert.strictEqual(r.history.length, 2);
+    assert.ok(r.history.every((e) => e.valLoss === null || e.valLoss === undefined), "no validation loss without validation rows");
+  });
 });
