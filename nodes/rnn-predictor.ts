@@ -4,7 +4,7 @@
  * arrives it reports the error, and flags it when it is far beyond the recent typical error.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { canRecurse, forecast, historyLength, INTERVAL_LEVELS, loadModelFile, Model, parseTime, resolveModelPath, splitTimes, toRow } from "../src";
+import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, loadModelFile, Model, parseTime, resolveModelPath, splitTimes, toRow } from "../src";
 import type { ForecastResult } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
 import {
@@ -42,6 +42,11 @@ interface PredictorConfig {
   anomaly: "interval" | "error" | "off";
   anomalyFactor: number;
   intervalLevel: number;
+  /**
+   * The interval a reading must leave to be flagged. Wider than the output interval by default: a
+   * 90 % interval misses one normal reading in ten by construction, too many alarms for a flag.
+   */
+  anomalyLevel: number;
 }
 
 function readConfig(raw: Record<string, unknown>): PredictorConfig {
@@ -54,7 +59,9 @@ function readConfig(raw: Record<string, unknown>): PredictorConfig {
     // Flows saved before the interval rule meant "off" by a factor of 0.
     anomaly: enumField(raw, "anomaly", raw.anomaly === undefined && Number(raw.anomalyFactor) === 0 ? "off" : "interval", ["interval", "error", "off"] as const),
     intervalLevel: numField(raw, "intervalLevel", 0.9, 0.5, 0.99),
+    anomalyLevel: numField(raw, "anomalyLevel", 0.99, 0.5, 0.99),
   };
+  if (!INTERVAL_LEVELS.includes(c.anomalyLevel)) throw new ConfigError(`anomalyLevel must be one of ${INTERVAL_LEVELS.join(", ")}, got ${c.anomalyLevel}`);
   if (!INTERVAL_LEVELS.includes(c.intervalLevel)) throw new ConfigError(`intervalLevel must be one of ${INTERVAL_LEVELS.join(", ")}, got ${c.intervalLevel}`);
   if (c.source === "trainer" && !c.trainer) throw new ConfigError("choose the rnn trainer whose model to use");
   if (c.source === "file" && !c.modelPath) throw new ConfigError("a model file is needed when the model comes from a file");
@@ -297,13 +304,20 @@ export = function register(RED: NodeAPI): void {
             const err = actual[0] - due.values[0];
             const rms = st.errors.length ? Math.sqrt(st.errors.reduce((s, e) => s + e * e, 0) / st.errors.length) : null;
             // The interval rule needs the model's intervals; a model without them falls back to the error rule.
-            const rule = config.anomaly === "interval" && due.lower && due.upper ? "interval" : config.anomaly === "off" ? "off" : "error";
+            const intervals = u.model.intervals;
+            const rule = config.anomaly === "interval" && intervals ? "interval" : config.anomaly === "off" ? "off" : "error";
             let anomaly = false;
-            if (rule === "interval") anomaly = actual.some((v, o) => v < due.lower![o] || v > due.upper![o]);
+            let anomalyBounds: { lower: number[]; upper: number[]; level: number } | null = null;
+            if (rule === "interval" && intervals) {
+              // The forecast was for the model's horizon: the first calibrated step.
+              const hw = halfWidthAt(intervals, config.anomalyLevel, 0);
+              anomalyBounds = { lower: due.values.map((v, o) => v - hw.width[o]), upper: due.values.map((v, o) => v + hw.width[o]), level: hw.level };
+              anomaly = actual.some((v, o) => v < anomalyBounds!.lower[o] || v > anomalyBounds!.upper[o]);
+            }
             else if (rule === "error") anomaly = config.anomalyFactor > 0 && rms !== null && st.errors.length >= MIN_ERRORS_FOR_FLAG && Math.abs(err) > config.anomalyFactor * rms;
             st.flagsInARow = anomaly ? st.flagsInARow + 1 : 0;
             const one = (v: number[] | null) => (v === null ? null : v.length === 1 ? v[0] : v);
-            previous = { predicted: one(due.values), actual: one(actual), error: err, rms, lower: one(due.lower), upper: one(due.upper), rule, anomaly };
+            previous = { predicted: one(due.values), actual: one(actual), error: err, rms, lower: one(due.lower), upper: one(due.upper), rule, ...(anomalyBounds ? { anomalyLower: one(anomalyBounds.lower), anomalyUpper: one(anomalyBounds.upper), anomalyLevel: anomalyBounds.level } : {}), anomaly };
             // The yardstick is the error of normal readings: a flagged one would raise the threshold
             // and hide the next anomaly; one too large to square would make the RMS Infinity. A run of
             // flags is a change of level, not a string of anomalies: it becomes the yardstick.

@@ -240,4 +240,25 @@ describe("rnn predictor node", function () {
     await waitFor(() => caught.length === 1, 2000, "the error at the Catch node");
     assert.match(caught[0].error.message, /not after the previous one's/);
   });
+
+  for (const [anomalyLevel, flagged] of [[undefined, false], [0.9, true]]) {
+    it(`interval anomaly rule at ${anomalyLevel ?? "the default 99 %"} level: an error of 3 against ±${anomalyLevel === 0.9 ? 1 : 5} is ${flagged ? "" : "not "}flagged; the output interval stays the 90 % one`, async function () {
+      // Widths: ±1 at 90 %, ±5 at 99 % (first step; later steps are not used here).
+      const intervals = { method: "split-conformal", levels: [0.9, 0.99], halfWidth: [[[1]], [[5]]], coverage: [null, null], origins: 100 };
+      const json = { ...affineModel(0.5, 0.3), version: 2, intervals };
+      const f = affine(0.5, 0.3);
+      const { pred, out } = await loadPredictor({ modelPath: writeModel("iv.json", json), anomaly: "interval", ...(anomalyLevel ? { anomalyLevel } : {}) });
+      [12, 14, 11, 13].forEach((v) => pred.receive({ payload: v }));
+      await waitFor(() => out.length === 1, 2000, "the first forecast");
+      close(out[0].forecast.lower[0][0], f(13) - 1);
+      close(out[0].forecast.upper[0][0], f(13) + 1);
+      assert.strictEqual(out[0].forecast.level, 0.9);
+      pred.receive({ payload: f(13) + 3 });
+      await waitFor(() => out.length === 2, 2000, "the next forecast");
+      const prev = out[1].forecast.previous;
+      assert.strictEqual(prev.rule, "interval");
+      assert.strictEqual(prev.anomaly, flagged);
+      close(prev.anomalyUpper, f(13) + (anomalyLevel === 0.9 ? 1 : 5));
+    });
+  }
 });
