@@ -282,8 +282,9 @@ describe("the editor in a real browser (Chromium)", function () {
     await page.click(`[id="${nodeId(SINE, "inject", "train")}"] .red-ui-flow-node-button`);
     const epochs = await debugMessages(nodeId(SINE, "debug", "loss per epoch"), /epoch: \d+/, 5, 60000);
     assert.ok(epochs.length >= 5);
-    await waitForStatus(trainer, /^done/, 60000);
-    assert.ok((await statuses()).some((s) => /^epoch \d+\/30/.test(s)), "the trainer's status counted the epochs");
+    // The final word compares the network with the best naive rule on the validation part.
+    await waitForStatus(trainer, /^val rmse [\d.]+ · naive [\d.]+$/, 60000);
+    assert.ok((await statuses()).some((s) => /^(epoch \d+\/30|\d+\/30 · rmse)/.test(s)), "the trainer's status counted the epochs");
     await debugMessages(nodeId(SINE, "debug", "forecast vs truth"), /forecast: -?\d/, 3, 60000);
     await noNodeErrors();
 
@@ -313,7 +314,7 @@ describe("the editor in a real browser (Chromium)", function () {
         await debugMessages(nodeId(name, "debug", "loss per epoch"), /epoch: 1\b/, 1, 60000);
         const shown = await debugMessages(report, /2016-01-01/, 1, 240000);
         assert.ok(shown.some((t) => /7-day MAE: network \d+(\.\d+)? °C, persistence \d+(\.\d+)? °C/.test(t)), `error against persistence reported: ${shown.join(" | ")}`);
-        await waitForStatus(nodeId(name, "rnn-trainer"), /^done/, 10000);
+        await waitForStatus(nodeId(name, "rnn-trainer"), /^val rmse [\d.]+ · naive [\d.]+$/, 10000);
       } else if (name.startsWith("03 ")) {
         await debugMessages(nodeId(name, "debug", "training"), /epoch: \d+/, 1, 60000);
         await waitForStatus(nodeId(name, "rnn-predictor"), /^→ /, 60000);
@@ -327,6 +328,10 @@ describe("the editor in a real browser (Chromium)", function () {
       } else if (name.startsWith("05 ")) {
         const bars = await debugMessages(nodeId(name, "debug", "gradient per time step"), /epoch 10/, 4, 180000);
         assert.ok(bars.some((t) => /window 50 · tanh · epoch 10/.test(t)) && bars.some((t) => /window 10 · tanh · epoch 10/.test(t)));
+      } else if (name.startsWith("06 ")) {
+        // A rising series: the differenced model's next 24 hours lie above every training reading.
+        const shown = await debugMessages(nodeId(name, "debug", "24-hour forecast"), /highest forecast/, 1, 180000);
+        assert.ok(shown.some((t) => /90 % interval: highest forecast [\d.]+, highest training reading [\d.]+ → above the training range/.test(t)), `forecast above the training range: ${shown.join(" | ")}`);
       } else {
         throw new Error(`no check written for the example "${name}"`);
       }
@@ -342,10 +347,10 @@ describe("the editor in a real browser (Chromium)", function () {
     await deploy();
     const statuses = await recordStatuses(trainer);
     await debugMessages(nodeId(SINE, "debug", "loss per epoch"), /epoch: \d+/, 3, 60000);
-    await waitForStatus(trainer, /^done/, 60000);
+    await waitForStatus(trainer, /^val rmse [\d.]+ · naive [\d.]+$/, 60000);
     await debugMessages(nodeId(SINE, "debug", "forecast vs truth"), /forecast: -?\d/, 3, 60000);
     const seen = await statuses();
-    assert.ok(seen.some((s) => /^(epoch \d+\/30|done)/.test(s)), `the trainer's status showed progress: ${seen.join(" | ")}`);
+    assert.ok(seen.some((s) => /^(epoch \d+\/30|\d+\/30 · rmse|val rmse)/.test(s)), `the trainer's status showed progress: ${seen.join(" | ")}`);
     await noNodeErrors();
   });
 
