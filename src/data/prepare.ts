@@ -324,8 +324,15 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
   try {
     split = splitRows(diffed.length, frac, length + horizon);
   } catch (e) {
-    if (lead === 0) throw e;
-    throw new (e instanceof TooFewRowsError ? TooFewRowsError : Error)(`${(e as Error).message} — after "${difference}" differencing, whose first ${lead} rows serve only as history (choose difference "none" or send a longer series)`);
+    if (lead === 0 || !(e instanceof TooFewRowsError)) throw e;
+    // Counted in readings, as the user sends them: the rows the differences use as history come on top.
+    const needed = e.needed + lead;
+    throw new TooFewRowsError(
+      `${rows.length} rows are too few: after "${difference}" differencing, whose first ${lead} rows serve only as history, a window spans ${length + horizon} rows` +
+        (frac > 0 ? " and a part is kept for validation" : "") +
+        `, so at least ${needed} rows are needed (or choose difference "none")`,
+      needed,
+    );
   }
   const scaler = Scaler.fit(diffed.slice(split.train.start, split.train.end), featureCols.map((_, i) => i), targetCols.map((_, i) => featureCols.length + i), opts.scaling);
 

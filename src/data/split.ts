@@ -23,9 +23,12 @@ export interface RowSplit {
 
 /** A series too short for one training window (and its validation part): more readings will cure it. */
 export class TooFewRowsError extends Error {
-  constructor(message: string) {
+  /** The smallest row count that would do. */
+  readonly needed: number;
+  constructor(message: string, needed: number) {
     super(message);
     this.name = "TooFewRowsError";
+    this.needed = needed;
   }
 }
 
@@ -68,6 +71,7 @@ export function splitRows(rowCount: number, validationFraction: number, windowSp
       `${rowCount} rows are too few: a window spans ${windowSpan} rows` +
         (V > 0 ? ` and ${V} rows are kept for validation` : "") +
         `, so at least ${needed} rows are needed`,
+      needed,
     );
   }
   return {

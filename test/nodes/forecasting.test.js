@@ -115,7 +115,7 @@ describe("forecasting with the default preparation: a trending, seasonal hourly 
         ...livePredictor("shiftError", { anomaly: "error" }),
       ],
     }));
-    const finished = nextMessage(helper.getNode("done"), 100000);
+    const finished = nextMessage(helper.getNode("done"), 60000);
     helper.getNode("seq").receive({ topic: "train", payload: series });
     done = (await finished).payload;
   });
@@ -166,7 +166,7 @@ describe("forecasting with the default preparation: a trending, seasonal hourly 
     assert.ok(rmse < 2, `24-hour forecast rmse ${rmse}`);
     for (let k = 0; k < 24; k++) assert.ok(f.lower[k][0] < values[k] && values[k] < f.upper[k][0], `step ${k + 1}: ${f.lower[k][0]} < ${values[k]} < ${f.upper[k][0]}`);
     const width = (k) => f.upper[k][0] - f.lower[k][0];
-    assert.ok(width(23) >= width(0), `the 24th step's interval (${width(23)}) is at least as wide as the first's (${width(0)})`);
+    assert.ok(width(23) > width(0), `the 24th step's interval (${width(23)}) is wider than the first's (${width(0)})`);
     assert.strictEqual(f.level, 0.9);
     const last = Date.parse(readings[readings.length - 1].time);
     assert.deepStrictEqual(f.times, Array.from({ length: 24 }, (_, k) => last + (k + 1) * HOUR));
@@ -251,7 +251,7 @@ describe("forecasting with the default preparation: a random walk", function () 
 
   it("does not claim to beat persistence: beatsBaseline false, a warning naming persistence, a yellow status", async function () {
     await helper.load(NODES, defaultChain({ sequence: { epochs: 15 } }));
-    const finished = nextMessage(helper.getNode("done"), 100000);
+    const finished = nextMessage(helper.getNode("done"), 60000);
     helper.getNode("seq").receive({ topic: "train", payload: randomWalk(2000) });
     const done = (await finished).payload;
     assert.strictEqual(done.series.difference, "first", "a random walk is differenced once");
