@@ -7,11 +7,10 @@
  *
  * with every setting at the default of its editor definition (`defaults` in nodes/*.html, read from
  * those files at start-up and printed), except: the sequence's feature / target fields where a
- * series has several columns, the sequence's time field once the node has one (any `defaults`
- * key naming a time or timestamp field) for series that carry times, the predictors' trainer (and
- * `steps: k` for the second one), and the layer's `projection`, which is turned on when it is off
- * by default: a single layer without a projection outputs its 32 hidden units, which the loss node
- * refuses against one target ("expected 32 values or null, got 1").
+ * series has several columns, the sequence's time field if its default is not "auto" (for series
+ * that carry times), the predictors' trainer (and `steps: k` for the second one), and the layer's
+ * `projection` if it were off by default (a single layer without a projection outputs its 32
+ * hidden units, which the loss node refuses against one target). Each change made is printed.
  *
  * Each series is split into a training part, sent to the sequence node as one `topic: "train"`
  * message, and a TEST part at its end that training never sees (the last 15 %, at least three
@@ -445,7 +444,8 @@ function printReport(reports, meta) {
   p(`seeds: series generators ${JSON.stringify(meta.seeds)}; nodes at their defaults (rnn-sequence seed ${meta.defaults['rnn-sequence'].seed}, rnn-layer seed ${meta.defaults['rnn-layer'].seed})`);
   p(`defaults read from nodes/*.html:`);
   for (const [type, d] of Object.entries(meta.defaults)) p(`  ${type}: ${Object.entries(d).filter(([key]) => key !== 'name').map(([key, val]) => `${key}=${JSON.stringify(val)}`).join(' ')}`);
-  p(`changed from them: rnn-layer projection=true (the one layer needs an output per target); rnn-sequence fields per series; predictors trainer=<the trainer>, steps=k`);
+  const layerChange = defaults['rnn-layer'].projection !== true ? 'rnn-layer projection=true (the one layer needs an output per target); ' : '';
+  p(`changed from them: ${layerChange}rnn-sequence fields per series where a series has several columns; predictors trainer=<the trainer>, steps=k`);
   p();
   p('One step ahead, test part (RMSE / MAE in the series\' units; ratio = model ÷ best naive rule, < 1: the model wins)');
   const head = ['series', 'train', 'test', 'model RMSE', 'MAE', 'persist RMSE', 'MAE', 'seasonal (s) RMSE', 'MAE', 'best naive', 'ratio RMSE', 'ratio MAE', 'interval cov.', 'training'];
