@@ -5,26 +5,8 @@
 const assert = require("assert");
 const { Model, forecast, historyLength, canRecurse, calibrateIntervals, prepareDataset, calendarValues } = require("../dist/src");
 
-/** mulberry32: a tiny seeded PRNG, so every series here is the same on every run. */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return function () {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { mulberry32, gaussian } = require("./helpers/random");
 
-function gaussian(seed) {
-  const uniform = mulberry32(seed);
-  return function () {
-    let u = 0;
-    while (u === 0) u = uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
-}
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 2, 4, 5); // 05:00 UTC

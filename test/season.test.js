@@ -2,27 +2,8 @@
 const assert = require("assert");
 const { detectSeason } = require("../dist/src/data/season");
 
-/** mulberry32: a tiny seeded PRNG, so every series here is the same on every run. */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return function () {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { mulberry32, gaussian } = require("./helpers/random");
 
-/** Standard normal draws by Box-Muller. */
-function gaussian(seed) {
-  const uniform = mulberry32(seed);
-  return function () {
-    let u = 0;
-    while (u === 0) u = uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
-}
 
 const wave = (t, period) => Math.sin((2 * Math.PI * t) / period);
 const series = (n, f) => Array.from({ length: n }, (_, t) => f(t));

@@ -14,13 +14,13 @@ export interface Table {
 }
 
 // These names would reach Object.prototype instead of a reading's own fields.
-const FORBIDDEN_FIELDS = new Set(["__proto__", "constructor", "prototype"]);
+export const FORBIDDEN_FIELDS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
 // Decimal notation only: Number() would also accept "", "0x1f" and "Infinity".
-const NUMERIC_STRING = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+export const NUMERIC_STRING = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Short, readable rendering of an offending value for error messages. */
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (typeof value === "string") {
     const shown = value.length > 40 ? value.slice(0, 40) + "…" : value;
     return JSON.stringify(shown);

@@ -7,7 +7,7 @@
  * Times come from messages, so nothing is trusted and every error names the row and field.
  */
 
-import { MAX_ROWS } from "./rows";
+import { describe as describeValue, FORBIDDEN_FIELDS, MAX_ROWS, NUMERIC_STRING } from "./rows";
 
 import { CalendarFeature } from "../types";
 
@@ -36,9 +36,6 @@ const YEAR_DAYS = 365.2425;
 const EARLIEST = Date.UTC(1900, 0, 1);
 const LATEST = Date.UTC(2201, 0, 1); // exclusive: the whole of 2200 is allowed
 
-// Decimal notation only, as in rows.ts: Number() would also accept "", "0x1f" and "Infinity".
-const NUMERIC_STRING = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
 // Our own pattern instead of Date.parse: Date.parse reads a date-time without an offset in the
 // machine's zone, and accepts engine-specific forms ("Jan 2 2012", "2012/1/2") that would make
 // a flow behave differently on another Node version.
@@ -48,9 +45,6 @@ const ISO_TIME =
 const ACCEPTED =
   'a time is milliseconds since 1970, a Date, or an ISO 8601 date such as "2012-01-01", ' +
   '"2012-01-01T10:00" or "2012-01-01 10:00:00+02:00"';
-
-// These names would reach Object.prototype instead of a reading's own fields.
-const FORBIDDEN_FIELDS = new Set(["__proto__", "constructor", "prototype"]);
 
 /** Fields tried, in this order, when the time field is "auto" and rows are objects. */
 const AUTO_FIELDS = ["time", "timestamp", "date", "datetime"];
@@ -74,24 +68,13 @@ function iso(time: number): string {
   return Number.isFinite(time) && Math.abs(time) <= 8.64e15 ? new Date(time).toISOString() : String(time);
 }
 
-/** Short, readable rendering of an offending value for error messages. */
+/** An offending value for error messages, as rows.ts renders it, and a Date as its time. */
 function describe(value: unknown): string {
-  if (typeof value === "string") {
-    const shown = value.length > 40 ? value.slice(0, 40) + "…" : value;
-    return JSON.stringify(shown);
-  }
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
   if (isDate(value)) {
     const t = Date.prototype.getTime.call(value);
     return Number.isNaN(t) ? "an invalid Date" : `the Date ${iso(t)}`;
   }
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  // A function's String() is its whole source text: not something to paste into an error.
-  if (typeof value === "function") return "a function";
-  if (typeof value === "bigint") return `${value}n (a BigInt)`;
-  return String(value);
+  return describeValue(value);
 }
 
 /** "3 h", "15 min", "1.5 s": step sizes in messages, where raw milliseconds mean little. */
