@@ -69,8 +69,10 @@ export = function register(RED: NodeAPI): void {
         const packed = packInputs(overflow ? finiteCopy(nested) : nested, O, "msg.payload");
         if (overflow) packed.data.fill(NaN);
         // The commonest first-flow mistake: the last layer emits its hidden state, not one value per target.
-        if (rnn && rnn.window.targets.length !== O) {
-          throw new Error(t("errors.shape", { message: `the layers emit ${O} value(s) per step but the series has ${rnn.window.targets.length} target(s) (${rnn.window.targets.join(", ")}): tick "Projection" on the last rnn layer, with output size ${rnn.window.targets.length}` }));
+        const outputs = rnn ? rnn.window.targets.length * (rnn.window.direct ? rnn.window.horizon : 1) : O;
+        if (rnn && outputs !== O) {
+          const what = rnn.window.direct ? `${rnn.window.targets.length} target(s) (${rnn.window.targets.join(", ")}) × ${rnn.window.horizon} steps ahead (direct)` : `${rnn.window.targets.length} target(s) (${rnn.window.targets.join(", ")})`;
+          throw new Error(t("errors.shape", { message: `the layers emit ${O} value(s) per step but the series has ${what}: tick "Projection" on the last rnn layer, with output size ${outputs}` }));
         }
         const target = packTargets(wrap(msg.target), packed, O, "msg.target");
         const g = outputActivation(rnn?.layers, O);

@@ -78,6 +78,8 @@ interface Usable {
   history: number;
   /** Whether readings need a time (calendar features). */
   needsTime: boolean;
+  /** The model outputs every step 1…horizon at once. */
+  direct: boolean;
   version: number;
 }
 
@@ -131,7 +133,7 @@ export = function register(RED: NodeAPI): void {
     function usable(model: Model, version: number): Usable {
       if (!model.window || !model.scaler) throw new Error("the model has no window or scaler information, so it cannot forecast from readings");
       const w = model.window;
-      return { model, features: w.features, targets: w.targets, length: w.length, horizon: w.horizon, history: historyLength(model), needsTime: (model.transform?.calendar.length ?? 0) > 0, version };
+      return { model, features: w.features, targets: w.targets, length: w.length, horizon: w.horizon, history: historyLength(model), needsTime: (model.transform?.calendar.length ?? 0) > 0, direct: w.direct === true, version };
     }
 
     function currentModel(): Usable | null {
@@ -183,10 +185,15 @@ export = function register(RED: NodeAPI): void {
       streams.clear();
     }
 
+    /** A direct model gives all the steps it was trained for; otherwise the configured steps, recursively. */
+    function stepsOf(u: Usable): number {
+      return u.direct ? u.horizon : config.steps;
+    }
+
     /** Forecasts `steps` ahead from real-unit rows through the core's one forecasting path. */
     function predict(u: Usable, rows: number[][], times: number[] | null): ForecastResult {
       try {
-        return forecast(u.model, rows, { steps: config.steps, times: u.needsTime ? times : null, level: config.intervalLevel });
+        return forecast(u.model, rows, { steps: stepsOf(u), times: u.needsTime ? times : null, level: config.intervalLevel });
       } catch (e) {
         throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
       }
@@ -204,7 +211,7 @@ export = function register(RED: NodeAPI): void {
 
     function asPayload(u: Usable, values: number[][]): unknown {
       const one = (v: number[]) => (u.targets.length === 1 ? v[0] : Object.fromEntries(u.targets.map((n, o) => [n, v[o]])));
-      return config.steps === 1 ? one(values[0]) : values.map(one);
+      return stepsOf(u) === 1 ? one(values[0]) : values.map(one);
     }
 
     /** Is the payload a whole window (rather than one reading)? */
@@ -232,7 +239,7 @@ export = function register(RED: NodeAPI): void {
           done();
           return;
         }
-        if (config.steps > 1 && !canRecurse(u.model)) throw new Error(t("errors.recursive"));
+        if (config.steps > 1 && !u.direct && !canRecurse(u.model)) throw new Error(t("errors.recursive"));
         const key = `${u.features.join(",")}|${u.history}`;
         if (key !== windowKey) {
           // A model with other inputs: the kept readings no longer fit.
@@ -264,7 +271,7 @@ export = function register(RED: NodeAPI): void {
           const result = predict(u, rows, times);
           const values = result.values;
           msg.payload = asPayload(u, values);
-          msg.forecast = { steps: config.steps, values, lower: result.lower, upper: result.upper, level: result.level, times: result.times, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source };
+          msg.forecast = { steps: stepsOf(u), values, lower: result.lower, upper: result.upper, level: result.level, times: result.times, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source };
           status.set({ fill: "green", shape: "dot", text: t("status.forecast", { value: fmt(values[0][0]) }) });
           send(msg);
           done();
@@ -339,10 +346,11 @@ export = function register(RED: NodeAPI): void {
         const result = predict(u, st.window, st.times);
         const values = result.values;
         // Only the targets that are also features can be checked against later st.readings.
-        if (u.targets.every((n) => u.features.includes(n))) st.pending.push({ due: st.readings + u.horizon, values: values[0], lower: result.lower ? result.lower[0] : null, upper: result.upper ? result.upper[0] : null });
+        // A direct model's first value is one step ahead; otherwise the horizon is.
+        if (u.targets.every((n) => u.features.includes(n))) st.pending.push({ due: st.readings + (u.direct ? 1 : u.horizon), values: values[0], lower: result.lower ? result.lower[0] : null, upper: result.upper ? result.upper[0] : null });
         if (st.pending.length > u.horizon + 1) st.pending.splice(0, st.pending.length - (u.horizon + 1));
         msg.payload = asPayload(u, values);
-        msg.forecast = { steps: config.steps, values, lower: result.lower, upper: result.upper, level: result.level, times: u.needsTime ? result.times : null, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source, ...(previous ? { previous } : {}) };
+        msg.forecast = { steps: stepsOf(u), values, lower: result.lower, upper: result.upper, level: result.level, times: u.needsTime ? result.times : null, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source, ...(previous ? { previous } : {}) };
         status.set({ fill: previous?.anomaly ? "yellow" : "green", shape: "dot", text: t("status.forecast", { value: fmt(values[0][0]) }) });
         send(msg);
         done();

@@ -45,6 +45,8 @@ interface SequenceConfig {
   timeField: string;
   calendar: "auto" | "none";
   gaps: GapPolicy;
+  /** "recursive": one step, fed back for more; "direct": every step 1…horizon as one output. */
+  multiStep: "recursive" | "direct";
 }
 
 /** The season setting: "auto", "" or 0 for none, or a number of rows. */
@@ -78,7 +80,9 @@ function readConfig(raw: Record<string, unknown>): SequenceConfig {
     timeField: typeof raw.timeField === "string" && raw.timeField.trim() ? raw.timeField.trim() : "auto",
     calendar: enumField(raw, "calendar", "auto", ["auto", "none"] as const),
     gaps: enumField(raw, "gaps", "linear", GAP_POLICIES),
+    multiStep: enumField(raw, "multiStep", "recursive", ["recursive", "direct"] as const),
   };
+  if (c.multiStep === "direct" && c.targetMode !== "last") throw new ConfigError('multi-step "direct" needs target mode "last"');
   if (c.trainAfter > c.bufferSize) throw new ConfigError(`trainAfter (${c.trainAfter}) cannot exceed bufferSize (${c.bufferSize})`);
   return c;
 }
@@ -287,6 +291,7 @@ export = function register(RED: NodeAPI): void {
         times,
         calendar: config.calendar === "auto" ? "auto" : [],
         gaps: config.gaps,
+        direct: config.multiStep === "direct",
         features: config.features,
         targets: config.targets,
         fields: readingFields(),

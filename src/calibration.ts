@@ -8,7 +8,7 @@
  * between other flows' messages while a library user simply runs it to the end.
  */
 import type { SeriesHistory } from "./data/prepare";
-import { canRecurse, forecast, historyLength } from "./forecast";
+import { canRecurse, forecast, historyLength, stepsPerPass } from "./forecast";
 import { calibrateIntervals, INTERVAL_LEVELS } from "./intervals";
 import { Model } from "./model";
 import { IntervalsJSON } from "./types";
@@ -29,12 +29,15 @@ export function intervalsUnavailable(model: Model, history: SeriesHistory | null
 export function* scoreOrigins(model: Model, history: SeriesHistory, steps = INTERVAL_STEPS): Generator<void, number[][][], void> {
   const w = model.window!;
   const h = w.horizon;
-  const K = canRecurse(model) ? steps : 1;
+  // A direct model is calibrated on the steps it outputs; a recursive one on `steps` of recursion.
+  const direct = w.direct === true;
+  const K = direct ? stepsPerPass(model) : canRecurse(model) ? steps : 1;
   const need = historyLength(model);
   const n = history.rows.length;
   const targetAt = w.targets.map((name) => w.features.indexOf(name));
   const scores: number[][][] = [];
-  for (let o = Math.max(need - 1, history.boundary - h); o + h < n; o++) {
+  // The first origin whose first forecast is a validation row.
+  for (let o = Math.max(need - 1, history.boundary - (direct ? 1 : h)); o + (direct ? 1 : h) < n; o++) {
     const first = o + 1 - need;
     if (history.segmentStart && history.segmentStart[o] > first) continue;
     const rows = history.rows.slice(first, o + 1);
@@ -42,7 +45,7 @@ export function* scoreOrigins(model: Model, history: SeriesHistory, steps = INTE
     const result = forecast(model, rows, { steps: K, times });
     const perStep: number[][] = [];
     for (let s = 0; s < K; s++) {
-      const j = o + h * (s + 1);
+      const j = direct ? o + s + 1 : o + h * (s + 1);
       const known = j < n && (!history.segmentStart || history.segmentStart[j] <= first);
       perStep.push(targetAt.map((f, i) => (known ? Math.abs(history.rows[j][f] - result.values[s][i]) : NaN)));
     }

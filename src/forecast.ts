@@ -55,7 +55,12 @@ export function historyLength(model: Model): number {
 /** Whether the model can forecast several steps by feeding its forecasts back in. */
 export function canRecurse(model: Model): boolean {
   const w = model.window;
-  return !!w && w.horizon === 1 && w.targets.every((n) => w.features.includes(n));
+  return !!w && !w.direct && w.horizon === 1 && w.targets.every((n) => w.features.includes(n));
+}
+
+/** Steps a model forecasts in one pass: 1, or every step up to the horizon for a direct model. */
+export function stepsPerPass(model: Model): number {
+  return model.window?.direct ? model.window.horizon : 1;
 }
 
 /**
@@ -67,9 +72,11 @@ export function forecast(model: Model, history: ArrayLike<ArrayLike<number>>, op
   const scaler = model.scaler;
   if (!w || !scaler) throw new Error("the model has no window or scaler information, so it cannot forecast from readings");
   const tr = transformOf(model);
-  const steps = options.steps ?? 1;
+  const direct = w.direct === true;
+  const steps = options.steps ?? (direct ? w.horizon : 1);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be an integer ≥ 1, got ${String(steps)}`);
-  if (steps > 1 && !canRecurse(model)) {
+  if (direct && steps > w.horizon) throw new Error(`this model forecasts ${w.horizon} steps at once (direct); ${steps} were asked for`);
+  if (!direct && steps > 1 && !canRecurse(model)) {
     throw new Error("forecasting several steps feeds each forecast back as the next reading: that needs a model trained with horizon 1 whose targets are all among its features");
   }
   const T = w.length;
@@ -111,6 +118,7 @@ export function forecast(model: Model, history: ArrayLike<ArrayLike<number>>, op
   const fOff = scaler.features.offset, fScale = scaler.features.scale;
   const tOff = scaler.targets.offset, tScale = scaler.targets.scale;
   const targetAt = w.targets.map((name) => w.features.indexOf(name));
+  const O = w.targets.length;
   if (tr.difference !== "none" && targetAt.some((f) => f < 0)) throw new Error("a differenced model forecasts its own features: every target must be a feature");
   const level = options.level ?? 0.9;
   const values: number[][] = [];
@@ -119,7 +127,7 @@ export function forecast(model: Model, history: ArrayLike<ArrayLike<number>>, op
   const outTimes: number[] | null = rowTimes ? [] : null;
   let usedLevel: number | null = null;
 
-  for (let s = 0; s < steps; s++) {
+  for (let s = 0; s < (direct ? 1 : steps); s++) {
     differencedWindow(rows, T, F, tr, x, stride);
     for (let t = 0; t < T; t++) {
       const at = t * stride;
@@ -131,22 +139,32 @@ export function forecast(model: Model, history: ArrayLike<ArrayLike<number>>, op
     }
     const out = forecaster.run(x, T);
     const last = rows.length - 1;
-    const y = Array.from(out, (v, o) => v * tScale[o] + tOff[o] + (tr.difference === "none" ? 0 : naiveBase(rows, last, targetAt[o], w.horizon, tr)));
-    // Readings far outside the training range can overflow the network; a NaN forecast would reach
-    // dashboards as null and poison error statistics downstream.
-    if (!y.every((v) => Number.isFinite(v))) {
-      throw new Error("the forecast overflowed to a non-finite value: the readings are far outside what the model was trained on");
+    // One pass gives one step (recursive) or every step 1…horizon, step-major (direct).
+    const passSteps = direct ? steps : 1;
+    for (let k = 0; k < passSteps; k++) {
+      const ahead = direct ? k + 1 : w.horizon;
+      const y = Array.from({ length: O }, (_, o) => {
+        const i = k * O + o;
+        return out[i] * tScale[i] + tOff[i] + (tr.difference === "none" ? 0 : naiveBase(rows, last, targetAt[o], ahead, tr));
+      });
+      // Readings far outside the training range can overflow the network; a NaN forecast would reach
+      // dashboards as null and poison error statistics downstream.
+      if (!y.every((v) => Number.isFinite(v))) {
+        throw new Error("the forecast overflowed to a non-finite value: the readings are far outside what the model was trained on");
+      }
+      values.push(y);
+      const stepIndex = direct ? k : s;
+      if (model.intervals && lower && upper) {
+        const hw = halfWidthAt(model.intervals, level, stepIndex);
+        usedLevel = hw.level;
+        lower.push(y.map((v, o) => v - hw.width[o]));
+        upper.push(y.map((v, o) => v + hw.width[o]));
+      }
+      if (outTimes && rowTimes) outTimes.push(rowTimes[rowTimes.length - 1] + (tr.step ?? medianStep(rowTimes)) * (direct ? k + 1 : w.horizon));
     }
-    values.push(y);
-    if (model.intervals && lower && upper) {
-      const hw = halfWidthAt(model.intervals, level, s);
-      usedLevel = hw.level;
-      lower.push(y.map((v, o) => v - hw.width[o]));
-      upper.push(y.map((v, o) => v + hw.width[o]));
-    }
+    const y = values[values.length - 1];
     const nextTime = rowTimes ? rowTimes[rowTimes.length - 1] + (tr.step ?? medianStep(rowTimes)) * w.horizon : null;
-    if (outTimes && nextTime !== null) outTimes.push(nextTime);
-    if (s + 1 < steps) {
+    if (!direct && s + 1 < steps) {
       // The forecast becomes the next reading; features that are not forecast keep their last value.
       const next = rows[last].slice();
       targetAt.forEach((f, o) => (next[f] = y[o]));

@@ -18,7 +18,7 @@ export type { UpdateOptions, StepReport } from "./training";
 export { Model, paramsToJSON } from "./model";
 export type { ModelExtras } from "./model";
 export { Forecaster } from "./inference";
-export { forecast, historyLength, canRecurse } from "./forecast";
+export { forecast, historyLength, canRecurse, stepsPerPass } from "./forecast";
 export type { ForecastOptions, ForecastResult } from "./forecast";
 export { INTERVAL_STEPS, calibrateInSlices, calibrateOnValidation, intervalsUnavailable, scoreOrigins } from "./calibration";
 export { INTERVAL_LEVELS, calibrateIntervals, conformalHalfWidth, halfWidthAt } from "./intervals";

@@ -92,6 +92,7 @@ const SCALER_KEYS = ["kind", "features", "targets"];
 const SCALER_KINDS: readonly ScalerJSON["kind"][] = ["none", "minmax", "zscore"];
 const COLUMNS_KEYS = ["offset", "scale"];
 const WINDOW_KEYS = ["length", "horizon", "features", "targets"];
+const WINDOW_KEYS_V2 = [...WINDOW_KEYS, "direct"];
 
 type Plain = Record<string, unknown>;
 
@@ -310,16 +311,21 @@ function copyNames(value: unknown, field: string): string[] {
   });
 }
 
-function copyWindow(value: unknown): WindowJSON {
+function copyWindow(value: unknown, version: number): WindowJSON {
   const obj = expectObject(value, "window");
-  checkKeys(obj, "window", WINDOW_KEYS);
+  checkKeys(obj, "window", version === 1 ? WINDOW_KEYS : WINDOW_KEYS_V2);
   requireKeys(obj, "window", WINDOW_KEYS);
-  return {
+  const window: WindowJSON = {
     length: positiveInteger(obj.length, "window.length", LIMITS.maxWindowLength),
     horizon: positiveInteger(obj.horizon, "window.horizon", LIMITS.maxHorizon),
     features: copyNames(obj.features, "window.features"),
     targets: copyNames(obj.targets, "window.targets"),
   };
+  if (obj.direct !== undefined) {
+    if (typeof obj.direct !== "boolean") fail("window.direct", `expected true or false (got ${describe(obj.direct)})`);
+    if (obj.direct) window.direct = true;
+  }
+  return window;
 }
 
 function copyTransform(value: unknown): TransformJSON {
@@ -479,7 +485,7 @@ export function validateModelJSON(obj: unknown): ModelJSON {
   const windowIn = own(root, "window");
   const trainingIn = own(root, "training");
   const scaler = scalerIn === undefined || scalerIn === null ? scalerIn : copyScaler(scalerIn);
-  const window = windowIn === undefined || windowIn === null ? windowIn : copyWindow(windowIn);
+  const window = windowIn === undefined || windowIn === null ? windowIn : copyWindow(windowIn, version);
   const training = trainingIn === undefined || trainingIn === null ? trainingIn : copyTraining(trainingIn);
   const transformIn = own(root, "transform");
   const transform = transformIn === undefined || transformIn === null ? transformIn : copyTransform(transformIn);
@@ -490,16 +496,17 @@ export function validateModelJSON(obj: unknown): ModelJSON {
     if (window.features.length + calendarInputs !== inputSize) {
       fail("window.features", `${window.features.length} features${calendarInputs ? ` and ${calendarInputs} calendar inputs` : ""} but the model's inputSize is ${inputSize}`);
     }
-    // A forecast reads one value per target from the last layer: the widths must agree.
-    if (window.targets.length !== outputWidth) {
-      fail("window.targets", `${window.targets.length} targets but the last layer emits ${outputWidth} values`);
+    // A forecast reads one value per target (per step, when direct) from the last layer: the widths must agree.
+    const outputs = window.targets.length * (window.direct ? window.horizon : 1);
+    if (outputs !== outputWidth) {
+      fail("window.targets", `${window.targets.length} targets${window.direct ? ` × ${window.horizon} steps` : ""} but the last layer emits ${outputWidth} values`);
     }
     if (scaler) {
       if (scaler.features.offset.length !== window.features.length) {
         fail("scaler.features", `${scaler.features.offset.length} columns but window.features names ${window.features.length}`);
       }
-      if (scaler.targets.offset.length !== window.targets.length) {
-        fail("scaler.targets", `${scaler.targets.offset.length} columns but window.targets names ${window.targets.length}`);
+      if (scaler.targets.offset.length !== outputs) {
+        fail("scaler.targets", `${scaler.targets.offset.length} columns but window.targets names ${window.targets.length}${window.direct ? ` for ${window.horizon} steps` : ""}`);
       }
     }
   }

@@ -49,9 +49,12 @@ export interface LayerJSON {
 
 export interface WindowJSON {
   length: number;
+  /** Rows ahead of the last input that the forecast is for; with `direct`, the steps 1…horizon. */
   horizon: number;
   features: string[];
   targets: string[];
+  /** Version 2: the network outputs every step 1…horizon at once (targets × horizon values, step-major). */
+  direct?: boolean;
 }
 
 export interface TrainingJSON {

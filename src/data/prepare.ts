@@ -13,7 +13,7 @@ import { Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
 import { detectSeason } from "./season";
 import { RowSplit, splitRows, TooFewRowsError } from "./split";
 import { autoCalendar, calendarValues, CALENDAR_FEATURES, checkTimes, fillGaps, GapPolicy, GAP_POLICIES, splitTimes } from "./time";
-import { chooseDifferencing, DIFFERENCINGS, MAX_SEASON, tableLead, transformRows } from "./transform";
+import { chooseDifferencing, DIFFERENCINGS, MAX_SEASON, tableLead, transformRows, transformRowsDirect } from "./transform";
 import { cutWindow, TargetMode, TARGET_MODES, Windows } from "./windows";
 import { MAX_TENSOR_ELEMENTS } from "./batches";
 
@@ -40,6 +40,11 @@ export interface PrepareOptions {
   times?: ArrayLike<number> | null;
   /** Calendar features fed to the network (needs times), or "auto" to pick them from the time step. Default none. */
   calendar?: CalendarFeature[] | "auto";
+  /**
+   * Direct multi-step: the network forecasts every step 1…horizon at once (targets × horizon
+   * outputs, step-major) instead of one step fed back recursively. Needs target mode "last".
+   */
+  direct?: boolean;
   /** What to do where readings are missing (a step more than 1.5× the usual): fill "linear" (default) or "previous", or "split" so no window spans a gap. */
   gaps?: GapPolicy;
 }
@@ -193,6 +198,8 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
   if (!Number.isInteger(length) || length < 1) throw new Error(`length must be an integer ≥ 1, got ${String(length)}`);
   if (!Number.isInteger(horizon) || horizon < 1) throw new Error(`horizon must be an integer ≥ 1, got ${String(horizon)}`);
   if (!TARGET_MODES.includes(mode)) throw new Error(`targetMode must be "last" or "every", got ${String(mode)}`);
+  const direct = opts.direct === true;
+  if (direct && mode !== "last") throw new Error('direct multi-step forecasting gives the last step of each window every step ahead: it needs target mode "last"');
   if (!SCALER_KINDS.includes(opts.scaling)) {
     throw new Error(`scaling must be "none", "minmax" or "zscore", got ${String(opts.scaling)}`);
   }
@@ -319,7 +326,7 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
   }
   const transform: TransformJSON = { difference, season, calendar, step };
 
-  const { rows: diffed, lead } = transformRows(rows, featureCols, targetCols, transform, horizon);
+  const { rows: diffed, lead } = direct ? transformRowsDirect(rows, featureCols, targetCols, transform, horizon) : transformRows(rows, featureCols, targetCols, transform, horizon);
   let split: RowSplit;
   try {
     split = splitRows(diffed.length, frac, length + horizon);
@@ -334,15 +341,20 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
       needed,
     );
   }
-  const scaler = Scaler.fit(diffed.slice(split.train.start, split.train.end), featureCols.map((_, i) => i), targetCols.map((_, i) => featureCols.length + i), opts.scaling);
+  // Direct targets sit on their origin row and reach `horizon` rows ahead: the last training rows'
+  // targets are validation readings, so the scaler is fitted on the rows before them.
+  const fitRows = diffed.slice(split.train.start, split.train.end - (direct ? horizon : 0));
+  const outputs = targetCols.length * (direct ? horizon : 1);
+  const scaler = Scaler.fit(fitRows, featureCols.map((_, i) => i), Array.from({ length: outputs }, (_, i) => featureCols.length + i), opts.scaling);
 
   const F = featureCols.length;
-  const O = targetCols.length;
+  const O = outputs;
   const C = calendar.length * 2;
   const scaled = diffed.map((row, i) => {
     const out = scaler.transformFeatures(row.slice(0, F));
     if (C) out.push(...calendarValues(times![i + lead], calendar));
-    out.push(...scaler.transformTargets(row.slice(F)));
+    // Steps past the end of the series (NaN) are never a window's target; 0 keeps the table finite.
+    out.push(...scaler.transformTargets(row.slice(F)).map((v) => (Number.isNaN(v) ? 0 : v)));
     return out;
   });
 
@@ -360,6 +372,7 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
   if (trainStarts.length === 0) throw new Error(`no training window of ${span} rows fits between the gaps of the series (use gaps "linear" or "previous", or a shorter window)`);
 
   const window: WindowJSON = { length, horizon, features: featureCols.map((c) => columns[c]), targets: targetCols.map((c) => columns[c]) };
+  if (direct) window.direct = true;
   const s: ScaledSeries = {
     columns,
     window,
@@ -399,17 +412,19 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
  * windows, the same masked steps), in real units.
  */
 function measureBaselines(s: ScaledSeries, rows: number[][], targetCols: number[]): Baselines {
-  const { horizon: h, length } = s.window;
+  const { horizon, length } = s.window;
   const lead = s.report.lead;
   const season = s.transform.season;
-  const back = season ? Math.ceil(h / season) * season : 0;
+  // Direct: every step h = 1…horizon from the window's origin; otherwise the one horizon.
+  const aheads = s.window.direct ? Array.from({ length: horizon }, (_, k) => k + 1) : [horizon];
   let count = 0, pSq = 0, pAbs = 0, sCount = 0, sSq = 0, sAbs = 0;
   for (const start of s.validationStarts) {
-    for (let t = 0; t < length; t++) {
+    for (let t = 0; t < length; t++) for (const h of aheads) {
       if (s.mode === "last" && t !== length - 1) continue;
       const i = start + t + h;
       if (i < s.split.boundary) continue;
       const j = i + lead;
+      const back = season ? Math.ceil(h / season) * season : 0;
       for (const c of targetCols) {
         const y = rows[j][c];
         const e = y - rows[j - h][c];
@@ -437,6 +452,17 @@ function measureBaselines(s: ScaledSeries, rows: number[][], targetCols: number[
  * training row would measure fit, not forecast, so they get no loss.
  */
 function maskTrainingTargets(s: ScaledSeries, start: number, target: (number[] | null)[]): void {
+  if (s.window.direct) {
+    // The first validation windows' early steps ahead are training rows: no loss there either.
+    const last = target.length - 1;
+    const step = target[last];
+    const O = s.window.targets.length;
+    if (!step) return;
+    const masked: (number | null)[] = step.slice();
+    for (let h = 1; h <= s.window.horizon; h++) if (start + last + h < s.split.boundary) for (let o = 0; o < O; o++) masked[(h - 1) * O + o] = null;
+    target[last] = masked as number[];
+    return;
+  }
   if (s.mode !== "every") return;
   for (let t = 0; t < target.length; t++) if (start + t + s.window.horizon < s.split.boundary) target[t] = null;
 }
@@ -461,7 +487,8 @@ function lazyParts(s: ScaledSeries): { train: LazyWindows; validation: LazyWindo
       at(n: number) {
         if (count === 0) throw new Error(validation ? "there are no validation windows" : "there are no training windows");
         if (!Number.isInteger(n) || n < 0 || n >= count) throw new Error(`window ${String(n)} is out of range 0..${count - 1}`);
-        const w = cutWindow(s.scaled, starts[n], length, horizon, s.mode, s.featureCols, s.targetCols);
+        // Direct targets sit on the window's last row (its origin), not `horizon` rows after it.
+        const w = cutWindow(s.scaled, starts[n], length, s.window.direct ? 0 : horizon, s.mode, s.featureCols, s.targetCols);
         if (validation) maskTrainingTargets(s, starts[n], w.target);
         return w;
       },

@@ -125,6 +125,32 @@ export function transformRows(rows: number[][], featureCols: number[], targetCol
   return { rows: out, lead };
 }
 
+/**
+ * The transformed table for direct multi-step forecasting: row i holds, for original row
+ * j = i + lead (the forecast origin), the differenced features, then for each step h = 1…k and
+ * each target the residual y_{j+h} − N_h(j), step-major. The k rows at the end, whose steps run
+ * past the series, get NaN there: no window ends on them.
+ */
+export function transformRowsDirect(rows: number[][], featureCols: number[], targetCols: number[], tr: TransformJSON, steps: number): { rows: number[][]; lead: number } {
+  const s = checkedSeason(tr);
+  const lead = transformLead(tr, steps);
+  const out: number[][] = new Array(Math.max(0, rows.length - lead));
+  const F = featureCols.length;
+  const O = targetCols.length;
+  for (let j = lead; j < rows.length; j++) {
+    const row = new Array<number>(F + O * steps);
+    for (let f = 0; f < F; f++) row[f] = difference(rows, j, featureCols[f], tr.difference, s);
+    for (let h = 1; h <= steps; h++) {
+      for (let o = 0; o < O; o++) {
+        const c = targetCols[o];
+        row[F + (h - 1) * O + o] = j + h < rows.length ? rows[j + h][c] - naiveBase(rows, j, c, h, tr) : NaN;
+      }
+    }
+    out[j - lead] = row;
+  }
+  return { rows: out, lead };
+}
+
 /** The differenced features of the last `length` rows of `history` (real units), row-major. */
 export function differencedWindow(history: ArrayLike<number>[], length: number, F: number, tr: TransformJSON, into: Float64Array, stride: number): void {
   const s = checkedSeason(tr);
