@@ -52,15 +52,16 @@ const SEEDS = { hourly: 11, monthly: 12, randomwalk: 13 };
 // Arguments
 
 function parseArgs(argv) {
-  const args = { series: null, quick: false, json: null, timeout: 300 };
+  const args = { series: null, quick: false, json: null, timeout: 300, direct: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--series') args.series = argv[++i];
     else if (a === '--quick') args.quick = true;
     else if (a === '--json') args.json = argv[++i];
     else if (a === '--timeout') args.timeout = Number(argv[++i]);
+    else if (a === '--no-direct') args.direct = false;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/accuracy.js [--series seattle|hourly|monthly|randomwalk] [--quick] [--json file] [--timeout seconds]');
+      console.log('usage: node bench/accuracy.js [--series seattle|hourly|monthly|randomwalk] [--quick] [--no-direct] [--json file] [--timeout seconds]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -151,15 +152,17 @@ const stopServer = () => new Promise((r) => helper.stopServer(r));
 const loadFlow = (nodes, flow) => new Promise((resolve, reject) => helper.load(nodes, flow, (e) => (e ? reject(e) : resolve())));
 
 /** The flow for one series: only the settings listed in the header differ from the defaults. */
-function buildFlow(s, defaults, k) {
+function buildFlow(s, defaults, k, direct = false) {
   const z = 'acc-tab';
   const seq = {};
+  // The direct variant: every step 1…k as one output of the layer (the one setting beside these).
+  if (direct) Object.assign(seq, { multiStep: 'direct', horizon: k });
   if (s.features) seq.features = s.features.join(', ');
   if (s.targets) seq.targets = s.targets.join(', ');
   const timeKey = timeSetting(defaults['rnn-sequence']);
   // With "auto" the node finds the time field itself ("date", "time"): nothing to change.
   if (timeKey && s.timeField && defaults['rnn-sequence'][timeKey] !== 'auto') seq[timeKey] = s.timeField;
-  const layer = {};
+  const layer = direct ? { outputSize: k } : {};
   if (defaults['rnn-layer'].projection !== true) layer.projection = true;
   const nodes = [
     { id: z, type: 'tab', label: `accuracy ${s.name}` },
@@ -336,14 +339,14 @@ function evaluate(s, nTrain, out1, outk, k) {
 // ---------------------------------------------------------------------------------------------
 // One series
 
-async function runSeries(s, nodes, defaults, args) {
+async function runSeries(s, nodes, defaults, args, direct = false) {
   const N = s.values.length;
   const nTest = Math.max(Math.round(TEST_SHARE * N), TEST_SEASONS * mainSeasonRows(s));
   const nTrain = N - nTest;
   const k = s.steps;
   const window = Number(defaults['rnn-sequence'].windowLength) || 24;
-  const { nodes: flow, changed, timeKey } = buildFlow(s, defaults, k);
-  const report = { name: s.name, notes: s.notes, rows: N, train: nTrain, test: nTest, k, changed, timeSetting: timeKey, seasons: s.seasons.map((x) => x.label) };
+  const { nodes: flow, changed, timeKey } = buildFlow(s, defaults, k, direct);
+  const report = { name: direct ? `${s.name} direct` : s.name, notes: s.notes, rows: N, train: nTrain, test: nTest, k, changed, timeSetting: timeKey, seasons: s.seasons.map((x) => x.label) };
 
   await startServer();
   try {
@@ -444,8 +447,9 @@ function printReport(reports, meta) {
   p(`seeds: series generators ${JSON.stringify(meta.seeds)}; nodes at their defaults (rnn-sequence seed ${meta.defaults['rnn-sequence'].seed}, rnn-layer seed ${meta.defaults['rnn-layer'].seed})`);
   p(`defaults read from nodes/*.html:`);
   for (const [type, d] of Object.entries(meta.defaults)) p(`  ${type}: ${Object.entries(d).filter(([key]) => key !== 'name').map(([key, val]) => `${key}=${JSON.stringify(val)}`).join(' ')}`);
-  const layerChange = defaults['rnn-layer'].projection !== true ? 'rnn-layer projection=true (the one layer needs an output per target); ' : '';
-  p(`changed from them: ${layerChange}rnn-sequence fields per series where a series has several columns; predictors trainer=<the trainer>, steps=k`);
+  const layerChange = meta.defaults['rnn-layer'].projection !== true ? 'rnn-layer projection=true (the one layer needs an output per target); ' : '';
+  p(`changed from them: ${layerChange}rnn-sequence fields per series where a series has several columns; predictors trainer=<the trainer>, steps=k;`);
+  p(`  rows "<series> direct" also: rnn-sequence multiStep=direct, horizon=k; rnn-layer outputSize=k (every step 1…k trained as one output)`);
   p();
   p('One step ahead, test part (RMSE / MAE in the series\' units; ratio = model ÷ best naive rule, < 1: the model wins)');
   const head = ['series', 'train', 'test', 'model RMSE', 'MAE', 'persist RMSE', 'MAE', 'seasonal (s) RMSE', 'MAE', 'best naive', 'ratio RMSE', 'ratio MAE', 'interval cov.', 'training'];
@@ -546,6 +550,12 @@ async function main() {
     const r = await runSeries(s, nodes, defaults, args);
     process.stderr.write(`${name}: ${r.status.split('\n')[0]} (training ${(r.trainMs / 1000).toFixed(1)} s)\n`);
     reports.push(r);
+    if (args.direct) {
+      // The same series with multi-step "direct": all k steps trained as one output.
+      const d = await runSeries(s, nodes, defaults, args, true);
+      process.stderr.write(`${name} direct: ${d.status.split('\n')[0]} (training ${(d.trainMs / 1000).toFixed(1)} s)\n`);
+      reports.push(d);
+    }
   }
   const totalMs = Date.now() - started;
   console.log(printReport(reports, meta));
