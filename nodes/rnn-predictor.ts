@@ -4,7 +4,7 @@
  * arrives it reports the error, and flags it when it is far beyond the recent typical error.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, loadModelFile, Model, parseTime, resolveModelPath, splitTimes, toRow } from "../src";
+import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, NUMERIC_STRING, loadModelFile, Model, parseTime, resolveModelPath, splitTimes, toRow } from "../src";
 import type { ForecastResult } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
 import {
@@ -219,7 +219,7 @@ export = function register(RED: NodeAPI): void {
       if (!Array.isArray(payload) || payload.length === 0) return false;
       const first = payload[0];
       // [time, value…]: one reading whose first entry is a date, not a window of numbers.
-      if (first instanceof Date || (typeof first === "string" && !/^[\s\d.eE+-]*$/.test(first))) return false;
+      if (first instanceof Date || (typeof first === "string" && !NUMERIC_STRING.test(first.trim()))) return false;
       if (Array.isArray(first) || (typeof first === "object" && first !== null)) return true;
       return u.features.length === 1 && payload.length > 1;
     }

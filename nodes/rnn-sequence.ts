@@ -409,8 +409,9 @@ export = function register(RED: NodeAPI): void {
           try {
             startRun(buffer.slice(), msg as unknown as Record<string, unknown>, bufferedTimes());
           } catch (e) {
-            // The validation part and the differences need rows too: not an error, a wait for more readings.
-            if (!(e instanceof TooFewRowsError)) throw e;
+            // The validation part and the differences need rows too: not an error, a wait for more
+            // readings — unless the buffer is full, when more readings cannot help.
+            if (!(e instanceof TooFewRowsError) || buffer.length >= config.bufferSize) throw e;
           }
         }
         done();

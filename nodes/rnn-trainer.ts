@@ -349,7 +349,8 @@ export = function register(RED: NodeAPI): void {
       lastIntervals = null;
       // After a divergence the saved weights are the best epoch's (restored above) or none at all.
       const shouldSave = filePath !== null && (reason !== "diverged" || r.best !== null);
-      const finalize = (saved: boolean) => {
+      /** The run's last word. `stale`: another run (or a reset) has begun since: its status stays. */
+      const finalize = (saved: boolean, stale: boolean) => {
         if (closed) return;
         const helps = comparison && comparison.ratio !== null ? comparison.ratio <= 1 - HELPS_MARGIN : null;
         const doneMsg = {
@@ -364,50 +365,49 @@ export = function register(RED: NodeAPI): void {
             metrics: comparison ? { rmse: comparison.rmse, mae: comparison.mae } : null,
             baselines: r.baselines,
             beatsBaseline: helps,
-            intervals: lastIntervals ? { levels: lastIntervals.levels, coverage: lastIntervals.coverage, halfWidth: lastIntervals.halfWidth.map((l) => l[0]), steps: lastIntervals.halfWidth[0].length, origins: lastIntervals.origins } : null,
+            intervals: !stale && lastIntervals ? { levels: lastIntervals.levels, coverage: lastIntervals.coverage, halfWidth: lastIntervals.halfWidth.map((l) => l[0]), steps: lastIntervals.halfWidth[0].length, origins: lastIntervals.origins } : null,
             series: r.series,
             path: saved ? filePath : null,
           },
         };
         (send ?? node.send.bind(node))([null, doneMsg, null]);
-        status.cancel(); // a throttled epoch status must not land after the final word
-        if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: t("status.diverged") });
-        else if (helps === false && comparison) {
+        if (helps === false && comparison) {
           // The honest answer for a series the network cannot improve on (a random walk, say).
           node.warn(t("warnings.noBetter", { rmse: fmt(comparison.rmse), baseline: comparison.baseline ?? "", naive: fmt(comparison.baselineRmse ?? NaN) }));
-          node.status({ fill: "yellow", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse ?? NaN) }) });
-        } else if (comparison && comparison.baselineRmse !== null) node.status({ fill: "green", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) });
+        }
+        if (stale) return;
+        status.cancel(); // a throttled epoch status must not land after the final word
+        if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: t("status.diverged") });
+        else if (helps === false && comparison) node.status({ fill: "yellow", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse ?? NaN) }) });
+        else if (comparison && comparison.baselineRmse !== null) node.status({ fill: "green", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) });
         else node.status({ fill: "green", shape: "dot", text: t("status.best", { loss: fmt(r.best ? r.best.score : (info.loss as number)) }) });
       };
-      const saveAndFinish = () => {
-        if (closed) return;
-        if (shouldSave) save(`training ${reason}`).then(finalize, () => finalize(false));
-        else finalize(false);
-      };
-      // Intervals from the restored weights' validation errors, in slices between other messages.
+      // The run's weights are saved at once, as they stand: a redeploy or a new run during the
+      // interval calibration below must not cost the run its file.
+      const saved: Promise<boolean> = shouldSave ? save(`training ${reason}`).catch(() => false) : Promise.resolve(false);
       const model = reason === "diverged" ? null : snapshot();
       const unavailable = model ? intervalsUnavailable(model, r.history) : "training diverged";
-      if (!model || unavailable !== null || (r.history && r.history.boundary >= r.history.rows.length)) {
-        saveAndFinish();
-        return;
-      }
       const calibrating = version;
-      calibrateInSlices(model, r.history!, () => closed || run !== null).then(
-        (intervals) => {
-          if (closed) return;
-          // A new run (or a reset) started meanwhile: these widths are for weights that are gone.
-          if (intervals && version === calibrating && run === null) {
-            lastIntervals = intervals;
-            version++;
-          }
-          saveAndFinish();
-        },
-        (e: unknown) => {
-          if (closed) return;
-          node.warn(`no prediction intervals: ${errorMessage(e)}`);
-          saveAndFinish();
-        },
-      );
+      // Another run, a reset or a reload changed the weights since: the widths would be for weights that are gone.
+      const isStale = () => version !== calibrating || run !== null;
+      // Intervals from the restored weights' validation errors, in slices between other messages.
+      const intervals: Promise<IntervalsJSON | null> = !model || unavailable !== null
+        ? Promise.resolve(null)
+        : calibrateInSlices(model, r.history!, () => closed || isStale()).catch((e: unknown) => {
+            if (!closed) node.warn(`no prediction intervals: ${errorMessage(e)}`);
+            return null;
+          });
+      Promise.all([saved, intervals]).then(([wasSaved, found]) => {
+        if (closed) return;
+        const stale = isStale();
+        if (found && !stale) {
+          lastIntervals = found;
+          version++;
+          // The file gets the intervals too (a second atomic save, of the same weights).
+          if (wasSaved) save("prediction intervals calibrated", false);
+        }
+        finalize(wasSaved, stale);
+      }, () => finalize(false, isStale()));
     }
 
     /** The model-vs-naive figures written into the model file's training section. */

@@ -42,12 +42,18 @@ export function* scoreOrigins(model: Model, history: SeriesHistory, steps = INTE
     if (history.segmentStart && history.segmentStart[o] > first) continue;
     const rows = history.rows.slice(first, o + 1);
     const times = history.times ? history.times.slice(first, o + 1) : null;
-    const result = forecast(model, rows, { steps: K, times });
+    let values: number[][] | null = null;
+    try {
+      values = forecast(model, rows, { steps: K, times }).values;
+    } catch {
+      // One forecast that overflows (readings far outside training) leaves this origin unscored,
+      // not the whole model without intervals.
+    }
     const perStep: number[][] = [];
     for (let s = 0; s < K; s++) {
       const j = direct ? o + s + 1 : o + h * (s + 1);
-      const known = j < n && (!history.segmentStart || history.segmentStart[j] <= first);
-      perStep.push(targetAt.map((f, i) => (known ? Math.abs(history.rows[j][f] - result.values[s][i]) : NaN)));
+      const known = values !== null && j < n && (!history.segmentStart || history.segmentStart[j] <= first);
+      perStep.push(targetAt.map((f, i) => (known ? Math.abs(history.rows[j][f] - values![s][i]) : NaN)));
     }
     scores.push(perStep);
     yield;
@@ -60,7 +66,7 @@ export function calibrateOnValidation(model: Model, history: SeriesHistory, step
   const it = scoreOrigins(model, history, steps);
   let r = it.next();
   while (!r.done) r = it.next();
-  return r.value.length ? calibrateIntervals(r.value, INTERVAL_LEVELS) : null;
+  return calibrateIntervals(r.value, INTERVAL_LEVELS);
 }
 
 /**
@@ -76,7 +82,7 @@ export function calibrateInSlices(model: Model, history: SeriesHistory, cancelle
         const end = Date.now() + sliceMs;
         let r = it.next();
         while (!r.done && Date.now() < end) r = it.next();
-        if (r.done) return resolve(r.value.length ? calibrateIntervals(r.value, INTERVAL_LEVELS) : null);
+        if (r.done) return resolve(calibrateIntervals(r.value, INTERVAL_LEVELS));
         setImmediate(slice);
       } catch (e) {
         reject(e);

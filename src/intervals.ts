@@ -14,6 +14,12 @@ export const INTERVAL_LEVELS: readonly number[] = [0.5, 0.8, 0.9, 0.95, 0.99];
 
 /** Fewer scores than this in one half and no coverage is reported: it would be noise. */
 const MIN_COVERAGE_ORIGINS = 10;
+/**
+ * Scores a step needs to get widths of its own. A step the validation part hardly reached (a
+ * short validation part, many steps ahead) would otherwise get the width of one lucky error, or
+ * none; such steps are left out, and later steps use the last calibrated width.
+ */
+export const MIN_SCORES_PER_STEP = 10;
 
 /**
  * The split-conformal half-width: the ⌈(n + 1) α⌉-th smallest of n scores. With too few scores
@@ -33,10 +39,13 @@ export function conformalHalfWidth(scores: ArrayLike<number>, level: number): nu
  * Intervals from absolute errors `scores[origin][step][target]` (NaN where the truth is unknown),
  * origins in time order.
  */
-export function calibrateIntervals(scores: number[][][], levels: readonly number[] = INTERVAL_LEVELS): IntervalsJSON {
-  if (scores.length === 0) throw new Error("no validation forecasts to calibrate intervals on");
-  const steps = scores[0].length;
-  const targets = steps ? scores[0][0].length : 0;
+export function calibrateIntervals(scores: number[][][], levels: readonly number[] = INTERVAL_LEVELS): IntervalsJSON | null {
+  if (scores.length === 0) return null;
+  const targets = scores[0].length ? scores[0][0].length : 0;
+  const known = (s: number, o: number) => scores.reduce((n, origin) => n + (Number.isFinite(origin[s][o]) ? 1 : 0), 0);
+  let steps = 0;
+  while (steps < scores[0].length && Array.from({ length: targets }, (_, o) => known(steps, o)).every((n) => n >= MIN_SCORES_PER_STEP)) steps++;
+  if (steps === 0) return null;
   const column = (from: number, to: number, s: number, o: number): number[] => {
     const out: number[] = [];
     for (let i = from; i < to; i++) out.push(scores[i][s][o]);

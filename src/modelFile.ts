@@ -268,13 +268,13 @@ function copyLayer(h: LayerHeader, index: number): LayerJSON {
   return layer;
 }
 
-function copyColumns(value: unknown, field: string): { offset: number[]; scale: number[] } {
+function copyColumns(value: unknown, field: string, limit: number = LIMITS.maxFeatures): { offset: number[]; scale: number[] } {
   const obj = expectObject(value, field);
   checkKeys(obj, field, COLUMNS_KEYS);
   requireKeys(obj, field, COLUMNS_KEYS);
   const offset = expectArray(obj.offset, `${field}.offset`);
   const scale = expectArray(obj.scale, `${field}.scale`);
-  if (offset.length > LIMITS.maxFeatures) fail(`${field}.offset`, `${offset.length} columns exceed the limit ${LIMITS.maxFeatures}`);
+  if (offset.length > limit) fail(`${field}.offset`, `${offset.length} columns exceed the limit ${limit}`);
   if (scale.length !== offset.length) {
     fail(`${field}.scale`, `expected ${offset.length} entries (one per offset), got ${scale.length}`);
   }
@@ -291,7 +291,7 @@ function copyScaler(value: unknown): ScalerJSON {
   checkKeys(obj, "scaler", SCALER_KEYS);
   requireKeys(obj, "scaler", SCALER_KEYS);
   const kind = oneOf(obj.kind, "scaler.kind", SCALER_KINDS);
-  return { kind, features: copyColumns(obj.features, "scaler.features"), targets: copyColumns(obj.targets, "scaler.targets") };
+  return { kind, features: copyColumns(obj.features, "scaler.features"), targets: copyColumns(obj.targets, "scaler.targets", LIMITS.maxOutputSize) };
 }
 
 function copyNames(value: unknown, field: string): string[] {
@@ -495,6 +495,11 @@ export function validateModelJSON(obj: unknown): ModelJSON {
     const calendarInputs = transform ? 2 * transform.calendar.length : 0;
     if (window.features.length + calendarInputs !== inputSize) {
       fail("window.features", `${window.features.length} features${calendarInputs ? ` and ${calendarInputs} calendar inputs` : ""} but the model's inputSize is ${inputSize}`);
+    }
+    // A differenced forecast adds back the naive rule of the target's own history: it must be a feature.
+    if (transform && transform.difference !== "none") {
+      const missing = window.targets.find((name) => !window.features.includes(name));
+      if (missing !== undefined) fail("window.targets", `"${missing}" is not among window.features, which "${transform.difference}" differencing needs to forecast it`);
     }
     // A forecast reads one value per target (per step, when direct) from the last layer: the widths must agree.
     const outputs = window.targets.length * (window.direct ? window.horizon : 1);

@@ -145,12 +145,21 @@ describe("intervals: calibrateIntervals", function () {
     }
   });
 
-  it("too few origins for a coverage figure give null; a column with no finite score gets width 0", function () {
-    const few = calibrateIntervals(Array.from({ length: 19 }, (_, i) => [[i + 1, NaN]]), [0.5, 0.9]);
+  it("too few origins for a coverage figure give null coverage; no origins, or a target never scored, give no intervals", function () {
+    const few = calibrateIntervals(Array.from({ length: 19 }, (_, i) => [[i + 1]]), [0.5, 0.9]);
     assert.deepStrictEqual(few.coverage, [null, null]);
-    assert.deepStrictEqual(few.halfWidth, [[[10, 0]], [[18, 0]]]);
+    assert.deepStrictEqual(few.halfWidth, [[[10]], [[18]]]);
     assert.strictEqual(calibrateIntervals(Array.from({ length: 20 }, (_, i) => [[i + 1]]), [0.5]).coverage[0] !== null, true);
-    assert.throws(() => calibrateIntervals([]), /no validation forecasts/);
+    assert.strictEqual(calibrateIntervals([]), null);
+    // A width of 0 would be an interval that claims certainty: a target without scores gets none.
+    assert.strictEqual(calibrateIntervals(Array.from({ length: 19 }, (_, i) => [[i + 1, NaN]]), [0.5]), null);
+  });
+
+  it("steps the validation part hardly reached get no widths of their own: the calibrated steps end before them", function () {
+    // 30 origins; step 2 is known for 12 of them, step 3 for 5 (fewer than 10).
+    const scores = Array.from({ length: 30 }, (_, i) => [[1 + i], [i < 12 ? 2 + i : NaN], [i < 5 ? 3 : NaN]]);
+    const iv = calibrateIntervals(scores, [0.5]);
+    assert.strictEqual(iv.halfWidth[0].length, 2);
   });
 
   it("NaN scores (truth unknown) are left out of the widths and of the coverage count", function () {

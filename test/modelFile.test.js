@@ -374,6 +374,19 @@ describe('model file: validateModelJSON', function () {
       rejects(v2((m) => delete m.transform.step), 'transform.step', /missing/);
     });
 
+    it('refuses a differenced model whose target is not a feature (its naive rule has no history to read)', function () {
+      // makeModel: features f0, f1; targets f0, f1. Rename the second target.
+      rejects(v2((m) => (m.window.targets = ['f0', 'other'])), 'window.targets', /"other" is not among window.features/);
+    });
+
+    it('allows as many scaler target columns as a layer has outputs (direct: targets × horizon beyond the feature limit)', function () {
+      const m = clone(makeModel({ inputSize: 1, hidden: [2], outputSize: 1200 }));
+      m.version = 2;
+      m.window = { length: 4, horizon: 1200, features: ['f0'], targets: ['f0'], direct: true };
+      m.scaler = { kind: 'zscore', features: { offset: [0], scale: [1] }, targets: { offset: new Array(1200).fill(0), scale: new Array(1200).fill(1) } };
+      assert.strictEqual(validateModelJSON(m).scaler.targets.offset.length, 1200);
+    });
+
     it('counts two inputs per calendar feature against inputSize', function () {
       // The fixture has inputSize 2 and two features: one calendar feature needs inputSize 4.
       rejects(v2((m) => (m.transform.calendar = ['hourOfDay'])), 'window.features', /2 calendar inputs but the model's inputSize is 2/);

@@ -453,7 +453,7 @@ describe("prepare: errors name the setting", function () {
   it("a season longer than half the training part", function () {
     // 100 rows, 20 for validation: 80 training rows hold two seasons of 40 but not of 41.
     assert.doesNotThrow(() => prepareSeries(rows, { ...base, season: 40 }));
-    assert.throws(() => prepareSeries(rows, { ...base, season: 41 }), /^Error: season 41: the training part has 80 rows/);
+    assert.throws(() => prepareSeries(rows, { ...base, season: 41 }), /^TooFewRowsError: season 41: the training part has 80 rows/);
   });
 
   it("differencing that leaves too few rows says so", function () {

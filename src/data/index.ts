@@ -1,5 +1,5 @@
 /** Series handling: readings → table → windows → scaled batches. */
-export { MAX_ROWS, MAX_COLUMNS, Table, toTable, toRow } from "./rows";
+export { MAX_ROWS, MAX_COLUMNS, NUMERIC_STRING, Table, toTable, toRow } from "./rows";
 export { TargetMode, TARGET_MODES, WindowOptions, Windows, makeWindows, cutWindow, rowsNeeded, windowCount } from "./windows";
 export { Affine, Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
 export { RowRange, RowSplit, splitRows, TooFewRowsError } from "./split";

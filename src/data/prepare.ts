@@ -294,7 +294,7 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
     }
   } else if (seasonOpt !== null) {
     if (2 * seasonOpt > training.length) {
-      throw new Error(`season ${seasonOpt}: the training part has ${training.length} rows, too few to hold two seasons of ${seasonOpt} (set a shorter season or send a longer series)`);
+      throw new TooFewRowsError(`season ${seasonOpt}: the training part has ${training.length} rows, too few to hold two seasons of ${seasonOpt} (set a shorter season or send a longer series)`, Math.ceil(2 * seasonOpt / Math.max(0.1, 1 - frac)));
     }
     season = seasonOpt;
   }
@@ -326,6 +326,12 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
   }
   const transform: TransformJSON = { difference, season, calendar, step };
 
+  // The table holds the features, the calendar and a target per output for every row; a direct
+  // horizon multiplies the outputs, so the size is checked before anything is built.
+  const tableValues = n * (featureCols.length + 2 * calendar.length + targetCols.length * (direct ? horizon : 1));
+  if (tableValues > MAX_TENSOR_ELEMENTS) {
+    throw new Error(`${n} rows of ${tableValues / n} values would make a table of ${tableValues} numbers, at most ${MAX_TENSOR_ELEMENTS} allowed: send fewer rows${direct ? " or choose a shorter direct horizon" : ""}`);
+  }
   const { rows: diffed, lead } = direct ? transformRowsDirect(rows, featureCols, targetCols, transform, horizon) : transformRows(rows, featureCols, targetCols, transform, horizon);
   let split: RowSplit;
   try {
@@ -369,7 +375,7 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
   };
   const trainStarts = starts(split.train.start, split.train.end - span);
   const validationStarts = split.validation ? starts(split.validation.start, split.validation.end - span) : [];
-  if (trainStarts.length === 0) throw new Error(`no training window of ${span} rows fits between the gaps of the series (use gaps "linear" or "previous", or a shorter window)`);
+  if (trainStarts.length === 0) throw new TooFewRowsError(`no training window of ${span} rows fits between the gaps of the series (use gaps "linear" or "previous", or a shorter window)`, n + span);
 
   const window: WindowJSON = { length, horizon, features: featureCols.map((c) => columns[c]), targets: targetCols.map((c) => columns[c]) };
   if (direct) window.direct = true;

@@ -224,6 +224,15 @@ describe("rnn predictor node", function () {
     close(prevA.predicted, expect(a)[0]);
   });
 
+  it("a [ISO date, value] pair is one reading, not a window of two", async function () {
+    const json = { ...affineModel(0.5, 0.3), version: 2, transform: { difference: "none", season: null, calendar: [], step: 86400000 } };
+    const { pred, out, caught } = await loadPredictor({ modelPath: writeModel("daily.json", json) });
+    ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"].forEach((d, i) => pred.receive({ payload: [d, 10 + i] }));
+    await waitFor(() => out.length === 1, 2000, "a forecast from four dated readings");
+    assert.deepStrictEqual(caught, []);
+    close(out[0].payload, referenceForecast(json, [[10], [11], [12], [13]])[0]);
+  });
+
   it("readings with times: one after a gap restarts the window (no window spans it), one out of order is an error", async function () {
     const json = { ...affineModel(0.5, 0.3), version: 2, transform: { difference: "none", season: null, calendar: [], step: 3600000 } };
     const { pred, out, caught } = await loadPredictor({ modelPath: writeModel("hourly.json", json) });

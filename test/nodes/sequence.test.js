@@ -140,6 +140,21 @@ describe("rnn sequence node", function () {
     assert.deepStrictEqual(caught, []);
   });
 
+  it("trainAfter with a fixed season waits quietly for two seasons of training rows, and says so once the buffer is full", async function () {
+    await helper.load(NODES, flowWith({ windowLength: 4, trainAfter: 10, validationSplit: 0.2, season: "30", bufferSize: 70 }));
+    const seq = helper.getNode("seq");
+    const got = acknowledging(seq, helper.getNode("out"));
+    const caught = collect(helper.getNode("errors"));
+    // Two seasons of 30 need 60 training rows: 75 readings with 20 % held out; the buffer keeps 70.
+    for (let i = 0; i < 69; i++) seq.receive({ payload: Math.sin(i / 5) });
+    await sleep(50);
+    assert.deepStrictEqual(caught.map((m) => m.error.message), [], "no error while more readings can still help");
+    assert.strictEqual(got.length, 0);
+    seq.receive({ payload: 0.5 });
+    await waitFor(() => caught.length === 1, 2000, "an error once the buffer is full");
+    assert.match(caught[0].error.message, /season 30: the training part has 56 rows/);
+  });
+
   it("'stop' ends the run: the batch in flight is no longer acknowledged and nothing more is sent; a new run can start", async function () {
     await helper.load(NODES, flowWith({ epochs: 5 }));
     const seq = helper.getNode("seq");
