@@ -425,8 +425,7 @@ function measureBaselines(s: ScaledSeries, rows: number[][], targetCols: number[
   const aheads = s.window.direct ? Array.from({ length: horizon }, (_, k) => k + 1) : [horizon];
   let count = 0, pSq = 0, pAbs = 0, sCount = 0, sSq = 0, sAbs = 0;
   for (const start of s.validationStarts) {
-    for (let t = 0; t < length; t++) for (const h of aheads) {
-      if (s.mode === "last" && t !== length - 1) continue;
+    for (let t = s.mode === "last" ? length - 1 : 0; t < length; t++) for (const h of aheads) {
       const i = start + t + h;
       if (i < s.split.boundary) continue;
       const j = i + lead;
