@@ -27,36 +27,55 @@ export const MIN_SCORES_PER_STEP = 10;
  * reported coverage then shows. Non-finite scores (no truth to compare with) are ignored.
  */
 export function conformalHalfWidth(scores: ArrayLike<number>, level: number): number {
+  return rankValue(finiteSorted(scores, 0, scores.length), level);
+}
+
+/** The finite scores among scores[from..to), ascending. */
+function finiteSorted(scores: ArrayLike<number>, from: number, to: number): Float64Array {
+  const out = new Float64Array(Math.max(0, to - from));
+  let n = 0;
+  for (let i = from; i < to; i++) if (Number.isFinite(scores[i])) out[n++] = scores[i];
+  return out.subarray(0, n).sort();
+}
+
+/** The split-conformal rank of a sorted set: the ⌈(n + 1) α⌉-th smallest, or the largest. */
+function rankValue(sorted: Float64Array, level: number): number {
   if (!(level > 0 && level < 1)) throw new Error(`an interval level is between 0 and 1, got ${String(level)}`);
-  const sorted = Array.from(scores).filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   const n = sorted.length;
   if (n === 0) return NaN;
-  const rank = Math.ceil((n + 1) * level);
-  return sorted[Math.min(n, rank) - 1];
+  return sorted[Math.min(n, Math.ceil((n + 1) * level)) - 1];
 }
 
 /**
  * Intervals from absolute errors `scores[origin][step][target]` (NaN where the truth is unknown),
- * origins in time order.
+ * origins in time order. Each (step, target) column is sorted once, for all levels: the trainer
+ * runs this in one turn of the event loop after its sliced validation forecasts.
  */
 export function calibrateIntervals(scores: number[][][], levels: readonly number[] = INTERVAL_LEVELS): IntervalsJSON | null {
   if (scores.length === 0) return null;
   const targets = scores[0].length ? scores[0][0].length : 0;
-  const known = (s: number, o: number) => scores.reduce((n, origin) => n + (Number.isFinite(origin[s][o]) ? 1 : 0), 0);
-  let steps = 0;
-  while (steps < scores[0].length && Array.from({ length: targets }, (_, o) => known(steps, o)).every((n) => n >= MIN_SCORES_PER_STEP)) steps++;
-  if (steps === 0) return null;
-  const column = (from: number, to: number, s: number, o: number): number[] => {
-    const out: number[] = [];
-    for (let i = from; i < to; i++) out.push(scores[i][s][o]);
-    return out;
-  };
-  const widths = (from: number, to: number, level: number): number[][] =>
-    Array.from({ length: steps }, (_, s) => Array.from({ length: targets }, (_, o) => conformalHalfWidth(column(from, to, s, o), level)));
   const half = Math.floor(scores.length / 2);
+  const column = new Float64Array(scores.length);
+  const all: Float64Array[][] = [];
+  const early: Float64Array[][] = [];
+  // Steps are taken while every target has enough scores; later steps use the last one's widths.
+  for (let s = 0; s < scores[0].length; s++) {
+    const rowAll: Float64Array[] = [];
+    const rowEarly: Float64Array[] = [];
+    for (let o = 0; o < targets; o++) {
+      for (let i = 0; i < scores.length; i++) column[i] = scores[i][s][o];
+      rowAll.push(finiteSorted(column, 0, scores.length));
+      rowEarly.push(finiteSorted(column, 0, half));
+    }
+    if (!rowAll.every((c) => c.length >= MIN_SCORES_PER_STEP)) break;
+    all.push(rowAll);
+    early.push(rowEarly);
+  }
+  const steps = all.length;
+  if (steps === 0) return null;
   const coverage = levels.map((level) => {
     if (half < MIN_COVERAGE_ORIGINS) return null;
-    const w = widths(0, half, level);
+    const w = early.map((row) => row.map((c) => rankValue(c, level)));
     let hits = 0;
     let count = 0;
     for (let i = half; i < scores.length; i++) {
@@ -71,7 +90,7 @@ export function calibrateIntervals(scores: number[][][], levels: readonly number
     }
     return count ? hits / count : null;
   });
-  const halfWidth = levels.map((level) => widths(0, scores.length, level).map((row) => row.map((v) => (Number.isFinite(v) ? v : 0))));
+  const halfWidth = levels.map((level) => all.map((row) => row.map((c) => rankValue(c, level))));
   return { method: "split-conformal", levels: levels.slice(), halfWidth, coverage, origins: scores.length };
 }
 
