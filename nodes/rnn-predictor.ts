@@ -4,7 +4,7 @@
  * arrives it reports the error, and flags it when it is far beyond the recent typical error.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, NUMERIC_STRING, loadModelFile, Model, parseTime, resolveModelPath, splitTimes, toRow } from "../src";
+import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, NUMERIC_STRING, loadModelFile, Model, resolveModelPath, splitTimes, toRow } from "../src";
 import type { ForecastResult } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
 import {
@@ -18,6 +18,7 @@ import {
   fmt,
   intField,
   numField,
+  readingTime,
   Send,
   setupNode,
   userDir,
@@ -200,13 +201,9 @@ export = function register(RED: NodeAPI): void {
     }
 
     /** A reading's time: inside it ([time, value] or a time field), msg.timestamp, or its arrival. */
-    function readingTime(reading: unknown, msg: { timestamp?: unknown }): { time: number; value: unknown; explicit: boolean } {
-      if (Array.isArray(reading) || (typeof reading === "object" && reading !== null)) {
-        const split = splitTimes([reading], "auto");
-        if (split.times) return { time: split.times[0], value: split.values[0], explicit: true };
-      }
-      if (msg.timestamp !== undefined) return { time: parseTime(msg.timestamp, "msg.timestamp"), value: reading, explicit: true };
-      return { time: Date.now(), value: reading, explicit: false };
+    function stampOf(reading: unknown, msg: { timestamp?: unknown }): { time: number; value: unknown; explicit: boolean } {
+      const r = readingTime(reading, msg.timestamp, "auto");
+      return r.time !== null ? { time: r.time, value: r.value, explicit: true } : { time: Date.now(), value: r.value, explicit: false };
     }
 
     function asPayload(u: Usable, values: number[][]): unknown {
@@ -280,7 +277,7 @@ export = function register(RED: NodeAPI): void {
 
         let stamped: { time: number; value: unknown; explicit: boolean };
         try {
-          stamped = readingTime(msg.payload, msg as { timestamp?: unknown });
+          stamped = stampOf(msg.payload, msg as { timestamp?: unknown });
         } catch (e) {
           throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
         }

@@ -4,7 +4,7 @@
  * most one batch is in flight and Node-RED's event loop gets a turn between batches.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { DIFFERENCINGS, GAP_POLICIES, TooFewRowsError, LazyWindows, MAX_SEASON, parseTime, prepareSeries, PreparedSeries, Random, rowsNeeded, SCALER_KINDS, splitTimes, TARGET_MODES, toRow, toTable, warmUp } from "../src";
+import { DIFFERENCINGS, GAP_POLICIES, TooFewRowsError, LazyWindows, MAX_SEASON, prepareSeries, PreparedSeries, Random, rowsNeeded, SCALER_KINDS, TARGET_MODES, toRow, toTable, warmUp } from "../src";
 import type { Differencing, GapPolicy, ScalerKind, TargetMode } from "../src";
 import { findApi, SequenceNodeApi, TrainerNodeApi } from "./shared/apis";
 import {
@@ -20,6 +20,7 @@ import {
   fieldList,
   intField,
   numField,
+  readingTime,
   RunInfo,
   Send,
   setupNode,
@@ -365,15 +366,11 @@ export = function register(RED: NodeAPI): void {
         let time: number | null = null;
         try {
           // A time inside the reading ([time, value] or a time field) comes out before the numbers are read.
-          if (config.timeField !== "none" && (Array.isArray(reading) || (typeof reading === "object" && reading !== null))) {
-            const split = splitTimes([reading], config.timeField);
-            if (split.times) {
-              time = split.times[0];
-              reading = split.values[0] as typeof reading;
-            }
+          if (config.timeField !== "none") {
+            const stamped = readingTime(reading, (msg as { timestamp?: unknown }).timestamp, config.timeField);
+            time = stamped.time;
+            reading = stamped.value as typeof reading;
           }
-          const stamp = (msg as { timestamp?: unknown }).timestamp;
-          if (time === null && config.timeField !== "none" && stamp !== undefined) time = parseTime(stamp, "msg.timestamp");
         } catch (e) {
           throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
         }

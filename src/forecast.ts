@@ -35,7 +35,7 @@ export interface ForecastResult {
   upper: number[][] | null;
   /** The level the bounds are for. */
   level: number | null;
-  /** Time of each forecast step when the history had times; null otherwise. */
+  /** Time of each forecast step when the history had times and the model knows its step; null otherwise. */
   times: number[] | null;
 }
 
@@ -124,7 +124,8 @@ export function forecast(model: Model, history: ArrayLike<ArrayLike<number>>, op
   const values: number[][] = [];
   const lower: number[][] | null = model.intervals ? [] : null;
   const upper: number[][] | null = model.intervals ? [] : null;
-  const outTimes: number[] | null = rowTimes ? [] : null;
+  // Future times need the model's time step: without one there is nothing to add to the last time.
+  const outTimes: number[] | null = rowTimes && tr.step !== null ? [] : null;
   let usedLevel: number | null = null;
 
   for (let s = 0; s < (direct ? 1 : steps); s++) {
@@ -160,10 +161,10 @@ export function forecast(model: Model, history: ArrayLike<ArrayLike<number>>, op
         lower.push(y.map((v, o) => v - hw.width[o]));
         upper.push(y.map((v, o) => v + hw.width[o]));
       }
-      if (outTimes && rowTimes) outTimes.push(rowTimes[rowTimes.length - 1] + (tr.step ?? medianStep(rowTimes)) * (direct ? k + 1 : w.horizon));
+      if (outTimes && rowTimes && tr.step !== null) outTimes.push(rowTimes[rowTimes.length - 1] + tr.step * (direct ? k + 1 : w.horizon));
     }
     const y = values[values.length - 1];
-    const nextTime = rowTimes ? rowTimes[rowTimes.length - 1] + (tr.step ?? medianStep(rowTimes)) * w.horizon : null;
+    const nextTime = rowTimes && tr.step !== null ? rowTimes[rowTimes.length - 1] + tr.step * w.horizon : null;
     if (!direct && s + 1 < steps) {
       // The forecast becomes the next reading; features that are not forecast keep their last value.
       const next = rows[last].slice();
@@ -177,9 +178,4 @@ export function forecast(model: Model, history: ArrayLike<ArrayLike<number>>, op
     }
   }
   return { values, lower, upper, level: usedLevel, times: outTimes };
-}
-
-function medianStep(times: number[]): number {
-  const d = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
-  return d.length ? d[Math.floor(d.length / 2)] : 0;
 }

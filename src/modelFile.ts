@@ -8,8 +8,6 @@
  */
 import {
   HIDDEN_ACTIVATIONS,
-  CalendarFeature,
-  Differencing,
   HiddenActivation,
   IntervalsJSON,
   LayerJSON,
@@ -22,6 +20,8 @@ import {
   TransformJSON,
   WindowJSON,
 } from "./types";
+import { CALENDAR_FEATURES as CALENDAR } from "./data/time";
+import { DIFFERENCINGS } from "./data/transform";
 
 export const MODEL_FORMAT = "node-red-rnn/model";
 /** The version written. Version 1 (no transform, no intervals) is still read: it means "none of them". */
@@ -84,8 +84,6 @@ const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor",
 const TOP_LEVEL_KEYS_V1 = ["format", "version", "inputSize", "layers", "scaler", "window", "training"];
 const TOP_LEVEL_KEYS = [...TOP_LEVEL_KEYS_V1, "transform", "intervals"];
 const TRANSFORM_KEYS = ["difference", "season", "calendar", "step"];
-const DIFFERENCINGS: readonly Differencing[] = ["none", "first", "seasonal", "both"];
-const CALENDAR: readonly CalendarFeature[] = ["hourOfDay", "dayOfWeek", "dayOfYear"];
 const INTERVALS_KEYS = ["method", "levels", "halfWidth", "coverage", "origins"];
 const LAYER_KEYS = ["type", "hiddenSize", "activation", "outputSize", "outputActivation", "weights"];
 const SCALER_KEYS = ["kind", "features", "targets"];

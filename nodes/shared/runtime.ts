@@ -3,6 +3,7 @@
  * msg.rnn, bounded caches, and status throttling. Nothing numerical lives here (that is `src/`).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+import { CALENDAR_FEATURES, DIFFERENCINGS, parseTime, splitTimes } from "../../src";
 import type { Baselines, ScalerJSON, SeriesReport, TransformJSON, WindowJSON } from "../../src";
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
@@ -126,9 +127,21 @@ export function isRunInfo(v: unknown): v is RunInfo {
 function isTransform(v: unknown): v is TransformJSON {
   if (typeof v !== "object" || v === null) return false;
   const t = v as Partial<TransformJSON>;
-  return ["none", "first", "seasonal", "both"].includes(t.difference as string) && (t.season === null || Number.isInteger(t.season)) &&
-    Array.isArray(t.calendar) && t.calendar.length <= 3 && t.calendar.every((c) => ["hourOfDay", "dayOfWeek", "dayOfYear"].includes(c)) &&
+  return DIFFERENCINGS.includes(t.difference as TransformJSON["difference"]) && (t.season === null || Number.isInteger(t.season)) &&
+    Array.isArray(t.calendar) && t.calendar.length <= CALENDAR_FEATURES.length && t.calendar.every((c) => CALENDAR_FEATURES.includes(c)) &&
     (t.step === null || (typeof t.step === "number" && t.step > 0));
+}
+
+/**
+ * The time of one reading: inside it ([time, value…] or a time field, found by `timeField` as in a
+ * series), otherwise msg.timestamp; null when it has neither. `value` is the reading without its time.
+ */
+export function readingTime(reading: unknown, timestamp: unknown, timeField: string): { time: number | null; value: unknown } {
+  if (Array.isArray(reading) || (typeof reading === "object" && reading !== null)) {
+    const split = splitTimes([reading], timeField);
+    if (split.times) return { time: split.times[0], value: split.values[0] };
+  }
+  return { time: timestamp === undefined ? null : parseTime(timestamp, "msg.timestamp"), value: reading };
 }
 
 /** Values per time step that the first layer receives: the features and two per calendar feature. */

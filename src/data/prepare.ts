@@ -16,6 +16,9 @@ import { autoCalendar, calendarValues, CALENDAR_FEATURES, checkTimes, fillGaps, 
 import { chooseDifferencing, DIFFERENCINGS, MAX_SEASON, tableLead, transformRows, transformRowsDirect } from "./transform";
 import { cutWindow, TargetMode, TARGET_MODES, Windows } from "./windows";
 import { MAX_TENSOR_ELEMENTS } from "./batches";
+import { Baselines, measureBaselines } from "./baselines";
+
+export type { Baseline, Baselines } from "./baselines";
 
 export interface PrepareOptions {
   /** Fields to read from object or array rows (see `toTable`); default: every numeric one. */
@@ -47,24 +50,6 @@ export interface PrepareOptions {
   direct?: boolean;
   /** What to do where readings are missing (a step more than 1.5× the usual): fill "linear" (default) or "previous", or "split" so no window spans a gap. */
   gaps?: GapPolicy;
-}
-
-/** The error of a naive rule on the validation targets, real units. */
-export interface Baseline {
-  rmse: number;
-  mae: number;
-}
-
-/** What the network has to beat, measured on exactly the targets it is validated on. */
-export interface Baselines {
-  /** Target values compared (all targets pooled, as in the model's own metrics). */
-  count: number;
-  /** "The next value is the last one": y_{t+h} ≈ y_t. */
-  persistence: Baseline | null;
-  /** "The same as one season ago": y_{t+h} ≈ y_{t+h−ks}; null without a season. */
-  seasonal: (Baseline & { season: number }) | null;
-  /** The better of the two by RMSE. */
-  best: "persistence" | "seasonal" | null;
 }
 
 /** What was chosen and found, for the user to read (the node's status and messages, the model file). */
@@ -409,48 +394,12 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
     trainStarts,
     validationStarts,
   };
-  s.baselines = split.validation ? measureBaselines(s, rows, targetCols) : null;
+  s.baselines = split.validation
+    ? measureBaselines(rows, targetCols, { window, mode, lead, season, boundary: split.boundary, validationStarts, segmentStart })
+    : null;
   return s;
 }
 
-/**
- * Persistence and seasonal naive on every validation target the model is scored on (the same
- * windows, the same masked steps), in real units.
- */
-function measureBaselines(s: ScaledSeries, rows: number[][], targetCols: number[]): Baselines {
-  const { horizon, length } = s.window;
-  const lead = s.report.lead;
-  const season = s.transform.season;
-  // Direct: every step h = 1…horizon from the window's origin; otherwise the one horizon.
-  const aheads = s.window.direct ? Array.from({ length: horizon }, (_, k) => k + 1) : [horizon];
-  let count = 0, pSq = 0, pAbs = 0, sCount = 0, sSq = 0, sAbs = 0;
-  for (const start of s.validationStarts) {
-    for (let t = s.mode === "last" ? length - 1 : 0; t < length; t++) for (const h of aheads) {
-      const i = start + t + h;
-      if (i < s.split.boundary) continue;
-      const j = i + lead;
-      const back = season ? Math.ceil(h / season) * season : 0;
-      for (const c of targetCols) {
-        const y = rows[j][c];
-        const e = y - rows[j - h][c];
-        count++;
-        pSq += e * e;
-        pAbs += Math.abs(e);
-        if (season && j - back >= (s.history.segmentStart ? s.history.segmentStart[j] : 0)) {
-          const es = y - rows[j - back][c];
-          sCount++;
-          sSq += es * es;
-          sAbs += Math.abs(es);
-        }
-      }
-    }
-  }
-  const persistence = count ? { rmse: Math.sqrt(pSq / count), mae: pAbs / count } : null;
-  // A seasonal rule that could be applied to only part of the targets is not comparable.
-  const seasonal = season && sCount === count && count > 0 ? { rmse: Math.sqrt(sSq / sCount), mae: sAbs / sCount, season } : null;
-  const best = persistence && seasonal ? (seasonal.rmse < persistence.rmse ? "seasonal" : "persistence") : persistence ? "persistence" : null;
-  return { count, persistence, seasonal, best };
-}
 
 /**
  * In "every" mode the first validation windows start before the boundary: steps whose target is a
