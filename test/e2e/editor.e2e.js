@@ -204,6 +204,12 @@ describe("the editor in a real browser (Chromium)", function () {
     await page.mouse.click(box.x + 60, box.y + 60);
     const nodes = exampleNodes(name);
     await page.waitForFunction((ids) => ids.every((id) => document.querySelector(`[id="${id}"]`)), nodes.filter((n) => n.type !== "comment").map((n) => n.id));
+    // On a busy machine the click can land before the nodes follow the mouse, and they stay
+    // unplaced (nothing to deploy): click again until the deploy button lights up.
+    for (let tries = 0; tries < 10 && (await page.locator("#red-ui-header-button-deploy.disabled").count()) > 0; tries++) {
+      await page.waitForTimeout(300);
+      await page.mouse.click(box.x + 60, box.y + 60);
+    }
   }
 
   /** Double-clicks the active flow tab and deletes it, as a person clears the way. */
