@@ -36,6 +36,9 @@ const REFERENCE_FLOW = Object.freeze({ points: 2000, window: 24, hidden: 32, bat
  *   withPackage: boolean — install this package's nodes (otherwise the flow loses its rnn nodes);
  *   train: boolean — run the training and measure the event loop until the trainer's "done";
  *   extras: ('reference-backend' | 'mathjs')[] — loaded one after the other at the end, each measured;
+ *   threads: 'auto' | 'main' | number — the trainers' "Train on" setting (default: as the flow has it);
+ *   keepModel: boolean — return the model file the reference flow's trainer saved (report.model);
+ *   controlMs: number — with train false: watch the event loop this long without training (the control run);
  *   warmKernels: boolean — an experiment: optimise the kernels before training (see warmKernels);
  *   diagnose: boolean — also list the node input handlers that took more than 3 ms;
  *   log: boolean — let Node-RED log to the console (warnings and up);
@@ -151,7 +154,7 @@ function exampleFlow() {
 }
 
 /**
- * The older experiment (the nodes now warm up by themselves before each run, src/warmup.ts): runs the fast kernel's forward and backward on a tiny
+ * An experiment from when training ran on the main thread: runs the fast kernel's forward and backward on a tiny
  * layer two hundred times, in slices that yield to the event loop, so that V8 has optimised them
  * before the first real batch (which otherwise runs, and stalls, in the interpreter).
  */
@@ -220,6 +223,8 @@ async function childRun(options) {
   const withPackage = !!options.withPackage;
   if (options.flow === 'example' && !withPackage) throw new Error('the example flow needs the package');
   const { flow, trigger } = options.flow === 'example' ? exampleFlow() : referenceFlow(withPackage);
+  // Where the trainer trains (its "Train on" setting); the flows' own setting when not given.
+  if (options.threads !== undefined) for (const n of flow) if (n.type === 'rnn-trainer') n.threads = String(options.threads);
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-bench-'));
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flow));
 
@@ -266,12 +271,19 @@ async function childRun(options) {
   let watch = !trigger && options.train ? watchLoop(() => epochs.length) : null;
   if (trigger) {
     await sleep(200);
-    if (!options.train) {
+    if (!options.train && !options.controlMs) {
       // Without the package: the same button, the same series generated, then dropped.
       await post(port, `/inject/${trigger}`);
       await done;
     }
     memory.loaded = await settledMemory();
+  }
+  if (options.controlMs) {
+    // The control: the same runtime with the same nodes deployed, nothing trained, watched as long
+    // as a training run lasts. What it shows is the machine's own noise (other processes, GC).
+    const idle = watchLoop(() => 0);
+    await sleep(20 + options.controlMs);
+    report.run = { ...idle.stop(), result: null, epochs: 0, epochMs: [], slowNodes: [] };
   }
   if (options.warmKernels) await warmKernels();
   if (options.train) {
@@ -308,6 +320,9 @@ async function childRun(options) {
   }
   await RED.stop();
   await new Promise((r) => server.close(r));
+  // The trained model as the trainer saved it, for benchmarks that compare it with a fit of their own.
+  const saved = path.join(userDir, 'models', 'sine.json');
+  if (options.keepModel && fs.existsSync(saved)) report.model = JSON.parse(fs.readFileSync(saved, 'utf8'));
   fs.rmSync(userDir, { recursive: true, force: true });
   return report;
 }

@@ -118,32 +118,107 @@ export function computeLoss(name: LossName, y: Float64Array, target: Float64Arra
   return { loss: sum / count, count, dY, dYIsLogit: name === "crossentropy" };
 }
 
-export interface Metrics {
+/** Errors of predictions against targets; mape in %, null when not measured. */
+export interface ValidationMetrics {
   mse: number;
   rmse: number;
   mae: number;
   /** Mean absolute percentage error in %, over entries whose true value is not 0; null if none. */
   mape: number | null;
+}
+
+export interface Metrics extends ValidationMetrics {
   count: number;
+}
+
+/**
+ * How scaled values map back to real units, one offset and scale per output column
+ * (real = scaled · scale + offset), and whether a percentage error means anything there (it does
+ * not for a differenced series, whose targets are changes rather than levels).
+ */
+export interface RealUnits {
+  offset: number[];
+  scale: number[];
+  mape: boolean;
+}
+
+/**
+ * What the metrics are made of, as sums: they add up over chunks of a dataset (the threads of a
+ * parallel fit, the slices of a validation pass), and the metrics are taken once at the end.
+ */
+export interface MetricSums {
+  /** Σ e², Σ |e|, Σ |e|/|t| over the entries with a target (the last only where t ≠ 0). */
+  squared: number;
+  absolute: number;
+  relative: number;
+  count: number;
+  relativeCount: number;
+}
+
+export function emptyMetricSums(): MetricSums {
+  return { squared: 0, absolute: 0, relative: 0, count: 0, relativeCount: 0 };
+}
+
+/** Checks real-unit settings against the output width O; throws with what is wrong. */
+export function checkRealUnits(units: RealUnits, O: number): void {
+  const { offset, scale } = units;
+  if (!Array.isArray(offset) || !Array.isArray(scale) || offset.length !== O || scale.length !== O) {
+    throw new Error(`realUnits needs one offset and one scale per output column (${O}), got ${Array.isArray(offset) ? offset.length : typeof offset} and ${Array.isArray(scale) ? scale.length : typeof scale}`);
+  }
+  for (let o = 0; o < O; o++) {
+    if (typeof offset[o] !== "number" || !Number.isFinite(offset[o]) || typeof scale[o] !== "number" || !Number.isFinite(scale[o])) {
+      throw new Error(`realUnits: offset[${o}] and scale[${o}] must be finite numbers`);
+    }
+  }
+  if (typeof units.mape !== "boolean") throw new Error("realUnits.mape must be true or false");
+}
+
+/**
+ * Adds the errors of `pred` against `actual` (flat, O values per step, NaN = no target) to `sums`.
+ * With `units`, both are taken to real units first (column o = i mod O); the percentage error is
+ * skipped when `units.mape` is false.
+ */
+export function addMetricSums(sums: MetricSums, pred: ArrayLike<number>, actual: ArrayLike<number>, O = 1, units: RealUnits | null = null): MetricSums {
+  if (pred.length !== actual.length) throw new Error(`metrics: ${pred.length} predictions for ${actual.length} targets`);
+  const relative = units ? units.mape : true;
+  for (let i = 0; i < pred.length; i++) {
+    let a = actual[i];
+    if (a !== a) continue;
+    let p = pred[i];
+    if (units) {
+      const o = i % O;
+      p = p * units.scale[o] + units.offset[o];
+      a = a * units.scale[o] + units.offset[o];
+    }
+    const d = p - a;
+    sums.squared += d * d;
+    sums.absolute += Math.abs(d);
+    sums.count++;
+    if (relative && a !== 0) {
+      sums.relative += Math.abs(d / a);
+      sums.relativeCount++;
+    }
+  }
+  return sums;
+}
+
+/** Adds the sums `from` into `into`. */
+export function mergeMetricSums(into: MetricSums, from: MetricSums): MetricSums {
+  into.squared += from.squared;
+  into.absolute += from.absolute;
+  into.relative += from.relative;
+  into.count += from.count;
+  into.relativeCount += from.relativeCount;
+  return into;
+}
+
+export function metricsFromSums(s: MetricSums): Metrics {
+  if (s.count === 0) return { mse: NaN, rmse: NaN, mae: NaN, mape: null, count: 0 };
+  const mse = s.squared / s.count;
+  return { mse, rmse: Math.sqrt(mse), mae: s.absolute / s.count, mape: s.relativeCount ? (100 * s.relative) / s.relativeCount : null, count: s.count };
 }
 
 /** Validation metrics over entries whose target is not NaN (usually in real units). */
 export function computeMetrics(pred: ArrayLike<number>, actual: ArrayLike<number>): Metrics {
-  if (pred.length !== actual.length) throw new Error(`metrics: ${pred.length} predictions for ${actual.length} targets`);
-  let se = 0, ae = 0, pe = 0, count = 0, pcount = 0;
-  for (let i = 0; i < pred.length; i++) {
-    const a = actual[i];
-    if (a !== a) continue;
-    const d = pred[i] - a;
-    se += d * d;
-    ae += Math.abs(d);
-    count++;
-    if (a !== 0) {
-      pe += Math.abs(d / a);
-      pcount++;
-    }
-  }
-  if (count === 0) return { mse: NaN, rmse: NaN, mae: NaN, mape: null, count: 0 };
-  const mse = se / count;
-  return { mse, rmse: Math.sqrt(mse), mae: ae / count, mape: pcount ? (100 * pe) / pcount : null, count };
+  return metricsFromSums(addMetricSums(emptyMetricSums(), pred, actual));
 }

@@ -4,8 +4,9 @@ import { LayerInit, LayerParams, RnnLayer, toRows, weightShapes } from "./layer"
 import { computeLoss, LossOptions } from "./losses";
 import { MODEL_VERSION, validateModelJSON } from "./modelFile";
 import { Random } from "./random";
-import { FitProgress } from "./fitProgress";
-import { ParameterUpdater, UpdateOptions } from "./training";
+import { LocalWork } from "./localWork";
+import { isEmptyData, toPackedData, TrainingData } from "./packedData";
+import { checkFitOptions, FitOptions, FitResult, fitLength, LoopEvent, runToEnd, trainingLoop, trainingSummary } from "./trainingLoop";
 import {
   BackendName,
   HiddenActivation,
@@ -56,42 +57,6 @@ export interface GradientResult {
   /** ‖∂L/∂h_t‖ per time step, per layer (index 0 = first layer). */
   dhNorm: number[][];
 }
-
-export interface EpochInfo {
-  epoch: number;
-  loss: number;
-  valLoss: number | null;
-  learningRate: number;
-  gradNorm: number;
-  /** Steps refused because the loss or gradients were not finite. */
-  skipped: number;
-  ms: number;
-  /** ‖∂L/∂h_t‖ per time step of the first layer, averaged over the epoch's batches (gradientReport). */
-  dhNorm?: number[];
-}
-
-export interface FitOptions extends UpdateOptions, GradientOptions {
-  epochs?: number;
-  batchSize?: number;
-  shuffle?: boolean;
-  seed?: number;
-  validation?: { inputs: Tensor3; targets: Target3 } | null;
-  /** Early stopping: epochs without a better validation loss (0 = off). */
-  patience?: number;
-  /** Put back the weights of the best validation epoch at the end (default true). */
-  restoreBest?: boolean;
-  gradientReport?: boolean;
-  /** Called after every epoch; returning false stops training. */
-  onEpoch?: (info: EpochInfo) => void | boolean;
-}
-
-export interface FitResult {
-  history: EpochInfo[];
-  bestEpoch: number;
-  bestValLoss: number | null;
-  reason: "completed" | "early-stopped" | "stopped" | "diverged";
-}
-
 
 /** What a model carries besides its layers, to be used on real readings. */
 export interface ModelExtras {
@@ -261,72 +226,28 @@ export class Model {
   }
 
   /**
-   * A small synchronous training loop over a dataset: minibatches, the chosen optimizer with
-   * clipping and the non-finite guard, validation, early stopping with best-weights restore.
+   * Trains on the calling thread, synchronously: minibatches, the chosen optimizer with clipping
+   * and the non-finite guard, validation, early stopping with best-weights restore (the
+   * semantics are those of `trainingLoop`). `data` and `options.validation` are nested arrays or
+   * packed data.
    */
-  fit(data: { inputs: Tensor3; targets: Target3 }, options: FitOptions = {}): FitResult {
-    const epochs = options.epochs ?? 10;
-    const batchSize = options.batchSize ?? 32;
-    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer, got ${epochs}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
-    const backend = getBackend(options.backend);
-    const lossName = options.loss ?? "mse";
-    const train = packInputs(data.inputs, this.inputSize);
-    const trainTarget = packTargets(data.targets, train, this.outputSize);
-    // An empty validation set (prepareDataset with validationSplit 0) means no validation, not an error.
-    const hasValidation = !!options.validation && Array.isArray(options.validation.inputs) && options.validation.inputs.length > 0;
-    const val = hasValidation ? packInputs(options.validation!.inputs, this.inputSize) : null;
-    const valTarget = options.validation && val ? packTargets(options.validation.targets, val, this.outputSize) : null;
-    const updater = new ParameterUpdater(options);
-    const rng = new Random(options.seed ?? 1);
-    const params = this.parameters();
-    const grads = this.layers.map((l) => l.zeros());
-    const gradList = grads.flatMap((g, k) => this.layers[k].names().map((n) => g[n] as Float64Array));
-    const { T } = train;
-    const I = this.inputSize;
-    const O = this.outputSize;
-    const order = Array.from({ length: train.B }, (_, i) => i);
-    const xBatch = new Float64Array(batchSize * T * I);
-    const tBatch = new Float64Array(batchSize * T * O);
-    const dhNormSq = options.gradientReport ? this.layers.map(() => new Float64Array(T)) : undefined;
-    const progress = new FitProgress(params, options.patience ?? 0);
+  fit(data: TrainingData, options: FitOptions = {}): FitResult {
+    return runToEnd(this.fitSteps(data, options), options.onEpoch);
+  }
 
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      progress.startEpoch();
-      if (options.shuffle !== false) rng.shuffle(order);
-      if (dhNormSq) dhNormSq.forEach((a) => a.fill(0));
-      for (let start = 0; start < train.B; start += batchSize) {
-        const B = Math.min(batchSize, train.B - start);
-        for (let r = 0; r < B; r++) {
-          const src = order[start + r];
-          xBatch.set(train.data.subarray(src * T * I, (src + 1) * T * I), r * T * I);
-          tBatch.set(trainTarget.subarray(src * T * O, (src + 1) * T * O), r * T * O);
-        }
-        const x = B === batchSize ? xBatch : xBatch.subarray(0, B * T * I);
-        const target = B === batchSize ? tBatch : tBatch.subarray(0, B * T * O);
-        const results = this.forwardFlat(x, B, T, backend);
-        const loss = computeLoss(lossName, results[results.length - 1].y, target, O, this.outputActivation, options);
-        if (loss.count === 0) continue;
-        for (const g of gradList) g.fill(0);
-        this.backwardFlat(results, loss.dY, loss.dYIsLogit, grads, backend, { truncate: options.truncate }, dhNormSq);
-        if (!progress.record(updater.step(params, gradList, loss.loss), loss.loss, loss.count)) break;
-      }
-      const valLoss = val && valTarget ? this.evaluateFlat(val, valTarget, lossName, backend, options) : null;
-      const info = progress.endEpoch(epoch, valLoss, updater.learningRate);
-      if (dhNormSq) info.dhNorm = Array.from(dhNormSq[0], (s) => Math.sqrt(s / Math.max(1, progress.batches)));
-      if (progress.judge(info)) break;
-      if (options.onEpoch && options.onEpoch(info) === false) {
-        progress.reason = "stopped";
-        break;
-      }
-      if (progress.patienceExhausted(epoch)) break;
-    }
-    const result = progress.finish(options.restoreBest !== false, val !== null);
-    const history = result.history;
-    const last = history[history.length - 1];
-    // The model file takes finite numbers or null: an epoch without an accepted step has no loss.
-    const finite = (v: number | null | undefined) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-    this.training = { epochs: history.length, loss: finite(last?.loss), valLoss: finite(last?.valLoss), bestEpoch: result.bestEpoch };
+  /**
+   * `fit` as a generator, one minibatch per resumption (see `trainingLoop` for what it yields and
+   * how a caller stops it), for a caller that trains in time slices. `options.onEpoch` is not
+   * called: the epochs are yielded. At the end, `training` records the fit.
+   */
+  *fitSteps(data: TrainingData, options: FitOptions = {}, shouldStop?: () => boolean): Generator<LoopEvent, FitResult, boolean | undefined> {
+    checkFitOptions(options, this.outputSize);
+    const train = toPackedData(data, this.inputSize, this.outputSize, "data");
+    const v = options.validation;
+    const validation = v && !isEmptyData(v) ? toPackedData(v, this.inputSize, this.outputSize, "validation") : null;
+    const work = new LocalWork(this, train, validation, options, fitLength(options).batchSize);
+    const result = yield* trainingLoop(this.parameters(), work, options, shouldStop);
+    this.training = trainingSummary(result);
     return result;
   }
 

@@ -4,7 +4,7 @@
 // thread behind.
 const assert = require("assert");
 const workerThreads = require("worker_threads");
-const { Model, prepareDataset } = require("../dist/src");
+const { Model, prepareDataset, toPackedData } = require("../dist/src");
 const { ParallelTrainer, fitParallel, chunkRows, chunkRange } = require("../dist/src/parallel");
 const { noisySine } = require("./helpers/series");
 
@@ -109,6 +109,21 @@ describe("parallel training (worker threads)", function () {
     });
   }
 
+  it("is deterministic: the same fit on 2 workers gives the same weights and history, bit for bit, whichever thread takes which chunk", async function () {
+    const data = dataset(600, 12);
+    const options = { epochs: 3, batchSize: 24, optimizer: "adam", learningRate: 0.01, seed: 5, validation: data.validation, gradientReport: true, realUnits: { offset: [0.5], scale: [3], mape: true } };
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      const model = twoLayerModel();
+      const result = await fitParallel(model, data.train, { ...options, workers: 2 });
+      runs.push({ weights: model.parameters().map((p) => Array.from(p)), history: result.history.map(({ ms, ...e }) => e) });
+    }
+    for (const r of runs.slice(1)) {
+      assert.deepStrictEqual(r.weights, runs[0].weights);
+      assert.deepStrictEqual(r.history, runs[0].history);
+    }
+  });
+
   it("plain SGD without shuffling, 2 workers: the same weights as the single thread after 40 steps", async function () {
     const data = dataset(300, 24);
     const options = { epochs: 1, batchSize: 5, optimizer: "sgd", learningRate: 0.05, shuffle: false };
@@ -203,6 +218,25 @@ describe("parallel training (worker threads)", function () {
     }
   });
 
+  it("takes packed data for training and validation, and ends on the weights of Model.fit given the same", async function () {
+    const data = dataset();
+    const options = { epochs: 2, batchSize: 16, optimizer: "adam", learningRate: 0.01, seed: 3, gradientReport: true, realUnits: { offset: [1], scale: [2], mape: true } };
+    const single = twoLayerModel();
+    const expected = single.fit(data.train, { ...options, validation: data.validation });
+    const parallel = twoLayerModel();
+    const got = await fitParallel(parallel, toPackedData(data.train, 1, 1, "data"), { ...options, validation: toPackedData(data.validation, 1, 1, "validation"), workers: 2 });
+    assert.ok(maxWeightDiff(single, parallel) <= TOLERANCE, `max weight difference ${maxWeightDiff(single, parallel)}`);
+    got.history.forEach((h, i) => {
+      const e = expected.history[i];
+      assert.strictEqual(h.best, e.best);
+      for (const k of ["mse", "rmse", "mae", "mape"]) assert.ok(Math.abs(h.metrics[k] - e.metrics[k]) <= TOLERANCE, `epoch ${i + 1} metrics.${k}`);
+      e.dhNormLayers.forEach((l, k) => l.forEach((v, t) => assert.ok(Math.abs(h.dhNormLayers[k][t] - v) <= TOLERANCE, `dhNormLayers[${k}][${t}]`)));
+    });
+    // An empty packed validation set is no validation, in the workers too.
+    const none = await fitParallel(twoLayerModel(), data.train, { epochs: 1, validation: { x: new Float64Array(0), target: new Float64Array(0), B: 0, T: 0 }, workers: 1 });
+    assert.strictEqual(none.history[0].valLoss, null);
+  });
+
   describe("failures", function () {
     it("an error inside the workers rejects the promise with that error, and the trainer stays usable", async function () {
       const data = dataset();
@@ -255,6 +289,26 @@ describe("parallel training (worker threads)", function () {
       } finally {
         await trainer.close();
       }
+    });
+
+    it("a Worker that cannot be created makes the constructor throw, and the workers already started are terminated", async function () {
+      const Original = workerThreads.Worker;
+      const started = [];
+      workerThreads.Worker = class extends Original {
+        constructor(...args) {
+          if (started.length === 1) throw new Error("no second thread");
+          super(...args);
+          started.push(this);
+        }
+      };
+      try {
+        assert.throws(() => new ParallelTrainer(twoLayerModel(), { workers: 2 }), /no second thread/);
+      } finally {
+        workerThreads.Worker = Original;
+      }
+      assert.strictEqual(started.length, 1);
+      await new Promise((r) => started[0].once("exit", r));
+      assert.strictEqual(started[0].threadId, -1);
     });
 
     it("a worker that dies in the middle of a fit rejects the promise instead of hanging or crashing", async function () {

@@ -1,10 +1,9 @@
 /**
- * What the five nodes share: reading their configuration, the record a training batch carries in
- * msg.rnn, bounded caches, and status throttling. Nothing numerical lives here (that is `src/`).
+ * What the five nodes share: reading their configuration, bounded caches, reading times, and
+ * status throttling. Nothing numerical lives here (that is `src/`).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { CALENDAR_FEATURES, DIFFERENCINGS, parseTime, splitTimes } from "../../src";
-import type { Baselines, ScalerJSON, SeriesReport, TransformJSON, WindowJSON } from "../../src";
+import { parseTime, splitTimes } from "../../src";
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type Done = (err?: Error) => void;
@@ -18,34 +17,56 @@ function present(v: unknown): boolean {
   return v !== undefined && v !== null && v !== "";
 }
 
+/** A setting's value as an error shows it: JSON when it has one, else its type (a Symbol, a BigInt…). */
+function shown(v: unknown): string {
+  try {
+    const text = JSON.stringify(v);
+    if (text !== undefined) return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  } catch {
+    // a BigInt, or a cycle: the type says enough
+  }
+  return `a ${typeof v}`;
+}
+
+/** Only these can be a setting's value; anything else (a Symbol, a BigInt, a function) is refused before Number() or String() throws. */
+function plainValue(config: Raw, key: string): unknown {
+  const v = config[key];
+  const type = typeof v;
+  if (v !== undefined && v !== null && type !== "number" && type !== "string" && type !== "boolean") throw new ConfigError(`${key} must be a number, a string or true/false, got ${shown(v)}`);
+  return v;
+}
+
 export function intField(config: Raw, key: string, def: number, min: number, max: number): number {
-  const raw = present(config[key]) ? Number(config[key]) : def;
+  const v = plainValue(config, key);
+  const raw = present(v) ? Number(v) : def;
   if (!Number.isInteger(raw) || raw < min || raw > max) {
-    throw new ConfigError(`${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(config[key])}`);
+    throw new ConfigError(`${key} must be a whole number from ${min} to ${max}, got ${shown(config[key])}`);
   }
   return raw;
 }
 
 export function numField(config: Raw, key: string, def: number, min: number, max: number, { exclusiveMin = false } = {}): number {
-  const raw = present(config[key]) ? Number(config[key]) : def;
+  const v = plainValue(config, key);
+  const raw = present(v) ? Number(v) : def;
   if (!Number.isFinite(raw) || raw > max || (exclusiveMin ? raw <= min : raw < min)) {
-    throw new ConfigError(`${key} must be a number ${exclusiveMin ? "above" : "from"} ${min}${max < Infinity ? ` to ${max}` : ""}, got ${JSON.stringify(config[key])}`);
+    throw new ConfigError(`${key} must be a number ${exclusiveMin ? "above" : "from"} ${min}${max < Infinity ? ` to ${max}` : ""}, got ${shown(config[key])}`);
   }
   return raw;
 }
 
 export function enumField<T extends string>(config: Raw, key: string, def: T, allowed: readonly T[]): T {
-  const raw = present(config[key]) ? String(config[key]) : def;
-  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${key} must be one of ${allowed.join(", ")}, got ${JSON.stringify(config[key])}`);
+  const v = plainValue(config, key);
+  const raw = present(v) ? String(v) : def;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${key} must be one of ${allowed.join(", ")}, got ${shown(config[key])}`);
   return raw as T;
 }
 
 export function boolField(config: Raw, key: string, def: boolean): boolean {
-  const v = config[key];
+  const v = plainValue(config, key);
   if (v === undefined || v === null || v === "") return def;
   if (v === true || v === "true") return true;
   if (v === false || v === "false") return false;
-  throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(v)}`);
+  throw new ConfigError(`${key} must be true or false, got ${shown(v)}`);
 }
 
 const FORBIDDEN_FIELDS = new Set(["__proto__", "constructor", "prototype"]);
@@ -59,79 +80,6 @@ export function fieldList(config: Raw, key: string): string[] | undefined {
   return names.length ? names : undefined;
 }
 
-/** Where a layer (or the loss node) keeps the heavy state of one batch: looked up by the trainer. */
-export interface StateRef {
-  id: string;
-  key: string | null;
-}
-
-/** What a training batch carries in msg.rnn (contract: see docs/nodes.md). */
-export interface RunInfo {
-  id: string;
-  phase: "train" | "validate";
-  epoch: number;
-  epochs: number;
-  batch: number;
-  batches: number;
-  valBatches: number;
-  /** The rnn sequence node that emitted the batch and waits for its acknowledgement. */
-  source: string;
-  scaler: ScalerJSON;
-  window: WindowJSON;
-  /** Differencing, season, calendar: the model file's transform. Absent in batches of older senders: none. */
-  transform?: TransformJSON;
-  /** The naive rules on the validation targets. */
-  baselines?: Baselines | null;
-  /** What the preparation found and chose. */
-  series?: SeriesReport;
-  layers: StateRef[];
-  loss?: StateRef;
-}
-
-function isStateRef(v: unknown): v is StateRef {
-  if (typeof v !== "object" || v === null) return false;
-  const s = v as Partial<StateRef>;
-  return typeof s.id === "string" && (s.key === null || typeof s.key === "string");
-}
-
-function isNameList(v: unknown): v is string[] {
-  return Array.isArray(v) && v.length > 0 && v.length <= 1000 && v.every((n) => typeof n === "string");
-}
-
-function isColumns(v: unknown): boolean {
-  if (typeof v !== "object" || v === null) return false;
-  const c = v as { offset?: unknown; scale?: unknown };
-  const finite = (a: unknown): a is number[] => Array.isArray(a) && a.length <= 1000 && a.every((x) => typeof x === "number" && Number.isFinite(x));
-  return finite(c.offset) && finite(c.scale) && c.offset.length === c.scale.length;
-}
-
-/**
- * Whether `v` is a whole training record. Every field a node reads is checked here, so a record
- * that was edited or forged on its way fails this one test (and is reported as such) instead of
- * failing later as a TypeError deep inside a node.
- */
-export function isRunInfo(v: unknown): v is RunInfo {
-  if (typeof v !== "object" || v === null) return false;
-  const r = v as Partial<RunInfo>;
-  const w = r.window as Partial<WindowJSON> | undefined;
-  const s = r.scaler as Partial<ScalerJSON> | undefined;
-  return typeof r.id === "string" && (r.phase === "train" || r.phase === "validate") && typeof r.source === "string" &&
-    Array.isArray(r.layers) && r.layers.every(isStateRef) && (r.loss === undefined || isStateRef(r.loss)) &&
-    Number.isInteger(r.epoch) && Number.isInteger(r.batch) && Number.isInteger(r.batches) && Number.isInteger(r.valBatches) && Number.isInteger(r.epochs) &&
-    typeof w === "object" && w !== null && Number.isInteger(w.length) && (w.length as number) >= 1 && Number.isInteger(w.horizon) && (w.horizon as number) >= 1 &&
-    isNameList(w.features) && isNameList(w.targets) &&
-    typeof s === "object" && s !== null && isColumns(s.features) && isColumns(s.targets) &&
-    (r.transform === undefined || isTransform(r.transform));
-}
-
-function isTransform(v: unknown): v is TransformJSON {
-  if (typeof v !== "object" || v === null) return false;
-  const t = v as Partial<TransformJSON>;
-  return DIFFERENCINGS.includes(t.difference as TransformJSON["difference"]) && (t.season === null || Number.isInteger(t.season)) &&
-    Array.isArray(t.calendar) && t.calendar.length <= CALENDAR_FEATURES.length && t.calendar.every((c) => CALENDAR_FEATURES.includes(c)) &&
-    (t.step === null || (typeof t.step === "number" && t.step > 0));
-}
-
 /**
  * The time of one reading: inside it ([time, value…] or a time field, found by `timeField` as in a
  * series), otherwise msg.timestamp; null when it has neither. `value` is the reading without its time.
@@ -142,16 +90,6 @@ export function readingTime(reading: unknown, timestamp: unknown, timeField: str
     if (split.times) return { time: split.times[0], value: split.values[0] };
   }
   return { time: timestamp === undefined ? null : parseTime(timestamp, "msg.timestamp"), value: reading };
-}
-
-/** Values per time step that the first layer receives: the features and two per calendar feature. */
-export function inputWidth(r: RunInfo): number {
-  return r.window.features.length + 2 * (r.transform?.calendar.length ?? 0);
-}
-
-/** A token naming one batch of one run, for acknowledgements and de-duplication. */
-export function batchToken(r: RunInfo): string {
-  return `${r.id}/${r.epoch}/${r.phase}/${r.batch}`;
 }
 
 /**

@@ -47,6 +47,13 @@ export interface LayerBackend {
    * Backpropagation through time. dY is ∂L/∂(what the layer emitted), same shape as `fwd.y`.
    * Gradients are ADDED into `grads` (so callers zero them first). Returns ∂L/∂x (B×T×I), or
    * null when `needInputGrad` is false.
+   *
+   * The rule for the weights: they must not change between `forward` and this `backward` (the
+   * gradient is that of the forward pass only with the same weights). Backends may read them from
+   * the layer again (the fast one does) or from what forward kept (the reference one does), so a
+   * caller that broke the rule would get different wrong answers from each. The training loop
+   * (src/trainingLoop.ts, src/localWork.ts) runs forward, loss and backward of a minibatch before
+   * the step that changes the weights, and nothing else changes them meanwhile.
    */
   backward(layer: RnnLayer, fwd: ForwardResult, dY: Float64Array, grads: LayerParams, options?: BackwardOptions): Float64Array | null;
 }

@@ -14,7 +14,7 @@ export function runHelper(model: Model, command: FitCommand, part: number, parts
   const done = CTRL.DONE + part;
   let seen = command.seqBase;
   try {
-    const work = new PartWork(model, part, parts, command);
+    const work = new PartWork(model, parts, command);
     for (;;) {
       seen = waitForChange(ctrl, CTRL.SEQ, seen);
       if (Atomics.load(ctrl, CTRL.TASK) === TASK.END) {

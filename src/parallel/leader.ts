@@ -1,143 +1,139 @@
-import { EpochInfo, FitResult, Model } from "../model";
-import { Random } from "../random";
-import { FitProgress } from "../fitProgress";
-import { ParameterUpdater } from "../training";
+import { Model } from "../model";
+import { EpochInfo, FitResult, MinibatchWork, runToEnd, trainingLoop, ValidationSums } from "../trainingLoop";
 import { PartWork } from "./part";
-import { chunkRows, claimWord, CTRL, ENDED, FitCommand, LEFT, LOCKED, nextSeq, slotLength, TASK } from "./protocol";
+import { chunkRows, claimWord, CTRL, ENDED, FitCommand, LEFT, LOCKED, nextSeq, SLOT, slotLength, TASK } from "./protocol";
 import { waitForOneOf, waitForValue } from "./sync";
 
 /**
- * The training loop of `Model.fit`, run by the leader worker with every minibatch shared out in
- * chunks between the threads. The same epochs, row order (same seeded shuffle), optimizer, clipping, non-finite guard,
- * validation, early stopping and best-weights restore, so a parallel fit ends on the weights a
- * single-threaded fit reaches, up to float rounding.
- *
- * `model` has its parameters in shared memory: the updates made here are what helpers read.
- * `onEpoch` posts an epoch report; it returns after the main thread has handled it when the
- * command asks the leader to wait.
+ * The work of a fit shared out between threads: every minibatch (and every chunk of validation
+ * rows) is published as a task, cut into chunks that the leader and the helpers claim, and the
+ * chunks' sums are combined here. Given to the same `trainingLoop` as `Model.fit`'s local work,
+ * so a parallel fit ends on the weights a single-threaded fit reaches, up to float rounding.
  */
-export function runLeader(model: Model, command: FitCommand, parts: number, ctrl: Int32Array, onEpoch: (info: EpochInfo) => void): FitResult {
-  const { options } = command;
-  const epochs = options.epochs ?? 10;
-  const batchSize = options.batchSize ?? 32;
-  const N = command.train.B;
-  const T = command.train.T;
-  const own = new PartWork(model, 0, parts, command);
-  const params = model.parameters();
-  const combined = params.map((p) => new Float64Array(p.length));
-  const paramCount = combined.reduce((n, g) => n + g.length, 0);
-  const L = model.layers.length;
-  const slotLen = slotLength(paramCount, L, T);
-  const slots = new Float64Array(command.slots);
-  const updater = new ParameterUpdater(options);
-  const rng = new Random(options.seed ?? 1);
-  const order = Array.from({ length: N }, (_, i) => i);
-  const sharedOrder = new Int32Array(command.order);
-  const dhEpoch = options.gradientReport ? new Float64Array(L * T) : null;
-  const progress = new FitProgress(params, options.patience ?? 0);
-  let seq = command.seqBase;
+class SharedWork implements MinibatchWork {
+  readonly rows: number;
+  readonly steps: number;
+  readonly layers: number;
+  readonly validationRows: number;
+  private readonly own: PartWork;
+  private readonly slots: Float64Array;
+  private readonly slotLen: number;
+  private readonly paramCount: number;
+  private readonly sharedOrder: Int32Array;
+  private seq: number;
+
+  constructor(
+    model: Model,
+    command: FitCommand,
+    private readonly parts: number,
+    private readonly ctrl: Int32Array,
+  ) {
+    this.rows = command.train.B;
+    this.steps = command.train.T;
+    this.layers = model.layers.length;
+    this.validationRows = command.validation ? command.validation.B : 0;
+    this.own = new PartWork(model, parts, command);
+    this.paramCount = model.parameters().reduce((n, p) => n + p.length, 0);
+    this.slotLen = slotLength(this.paramCount, this.layers, this.steps);
+    this.slots = new Float64Array(command.slots);
+    this.sharedOrder = new Int32Array(command.order);
+    this.seq = command.seqBase;
+  }
+
+  train(order: ArrayLike<number>, start: number, B: number, grads: Float64Array[], dhNormSq: Float64Array[] | null): { loss: number; count: number } {
+    // Only this minibatch's part of the order: the helpers read no other.
+    for (let i = start; i < start + B; i++) this.sharedOrder[i] = order[i];
+    const chunks = this.runTask(TASK.TRAIN, start, B);
+    const { slots, slotLen, paramCount } = this;
+    let count = 0;
+    let lossTotal = 0;
+    for (let c = 0; c < chunks; c++) {
+      lossTotal += slots[c * slotLen + paramCount + SLOT.LOSS];
+      count += slots[c * slotLen + paramCount + SLOT.COUNT];
+    }
+    if (count === 0) return { loss: 0, count: 0 };
+    // Mean gradient of the whole minibatch: the chunks' sums added in chunk order, divided once
+    // by the count. A lone thread already holds the mean (see PartWork.train).
+    const w = this.parts > 1 ? count : 1;
+    let offset = 0;
+    for (const g of grads) {
+      const n = g.length;
+      for (let i = 0; i < n; i++) {
+        let s = slots[offset + i];
+        for (let c = 1; c < chunks; c++) s += slots[c * slotLen + offset + i];
+        g[i] = s / w;
+      }
+      offset += n;
+    }
+    if (dhNormSq) {
+      const w2 = w * w;
+      let o = paramCount + SLOT.DH;
+      for (const a of dhNormSq) {
+        for (let t = 0; t < a.length; t++) {
+          let s = 0;
+          for (let c = 0; c < chunks; c++) s += slots[c * slotLen + o + t];
+          a[t] += s / w2;
+        }
+        o += a.length;
+      }
+    }
+    return { loss: lossTotal / w, count };
+  }
+
+  validate(start: number, B: number, sums: ValidationSums): void {
+    const chunks = this.runTask(TASK.EVALUATE, start, B);
+    const { slots, slotLen, paramCount } = this;
+    for (let c = 0; c < chunks; c++) {
+      const o = c * slotLen + paramCount;
+      sums.loss += slots[o + SLOT.LOSS];
+      sums.count += slots[o + SLOT.COUNT];
+      const m = sums.metrics;
+      if (m) {
+        m.squared += slots[o + SLOT.SQUARED];
+        m.absolute += slots[o + SLOT.ABSOLUTE];
+        m.relative += slots[o + SLOT.RELATIVE];
+        m.count += slots[o + SLOT.METRIC_COUNT];
+        m.relativeCount += slots[o + SLOT.RELATIVE_COUNT];
+      }
+    }
+  }
 
   /**
    * Publishes a task, takes chunks of it here like any helper, and waits until every chunk is
-   * done. The previous task is complete, so nobody is writing to the slots or reading the
-   * parameters while they change (NEXT is LOCKED meanwhile: see `claimWord`).
+   * done; returns the number of chunks (of slots holding results). The previous task is
+   * complete, so nobody is writing to the slots or reading the parameters while they change
+   * (NEXT is LOCKED meanwhile: see `claimWord`).
    */
-  const runTask = (task: number, start: number, count: number): void => {
-    const chunk = chunkRows(count, parts);
+  private runTask(task: number, start: number, count: number): number {
+    const { ctrl } = this;
+    const chunk = chunkRows(count, this.parts);
+    const chunks = Math.ceil(count / chunk);
     Atomics.store(ctrl, CTRL.NEXT, LOCKED);
-    slots.fill(0);
     Atomics.store(ctrl, CTRL.TASK, task);
     Atomics.store(ctrl, CTRL.START, start);
     Atomics.store(ctrl, CTRL.COUNT, count);
     Atomics.store(ctrl, CTRL.CHUNK, chunk);
     Atomics.store(ctrl, CTRL.COMPLETED, 0);
-    seq = nextSeq(seq);
-    Atomics.store(ctrl, CTRL.NEXT, claimWord(seq));
-    Atomics.store(ctrl, CTRL.SEQ, seq);
+    this.seq = nextSeq(this.seq);
+    Atomics.store(ctrl, CTRL.NEXT, claimWord(this.seq));
+    Atomics.store(ctrl, CTRL.SEQ, this.seq);
     Atomics.notify(ctrl, CTRL.SEQ);
-    own.work(ctrl);
-    waitForValue(ctrl, CTRL.COMPLETED, Math.ceil(count / chunk));
-  };
-
-  /** Loss of the whole validation set: the mean over every target, or null without any (as `Model.fit`). */
-  const validationLoss = (): number | null => {
-    const v = command.validation as NonNullable<FitCommand["validation"]>;
-    runTask(TASK.EVALUATE, 0, v.B);
-    let sum = 0;
-    let count = 0;
-    for (let k = 0; k < parts; k++) {
-      sum += slots[k * slotLen + paramCount];
-      count += slots[k * slotLen + paramCount + 1];
-    }
-    if (count === 0) return null;
-    return parts > 1 ? sum / count : sum;
-  };
-
-  if (options.shuffle === false) sharedOrder.set(order);
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    progress.startEpoch();
-    if (options.shuffle !== false) {
-      rng.shuffle(order);
-      sharedOrder.set(order);
-    }
-    if (dhEpoch) dhEpoch.fill(0);
-    let stopped = false;
-    for (let start = 0; start < N; start += batchSize) {
-      const B = Math.min(batchSize, N - start);
-      runTask(TASK.TRAIN, start, B);
-      let c = 0;
-      let lossTotal = 0;
-      for (let k = 0; k < parts; k++) {
-        lossTotal += slots[k * slotLen + paramCount];
-        c += slots[k * slotLen + paramCount + 1];
-      }
-      if (c > 0) {
-        // Mean gradient of the whole minibatch: the threads' sums added, divided once by the
-        // count. A lone thread already holds the mean (see PartWork.train).
-        const w = parts > 1 ? c : 1;
-        let offset = 0;
-        for (const g of combined) {
-          const n = g.length;
-          for (let i = 0; i < n; i++) {
-            let s = slots[offset + i];
-            for (let k = 1; k < parts; k++) s += slots[k * slotLen + offset + i];
-            g[i] = s / w;
-          }
-          offset += n;
-        }
-        if (dhEpoch) {
-          const w2 = w * w;
-          for (let i = 0; i < L * T; i++) {
-            let s = 0;
-            for (let k = 0; k < parts; k++) s += slots[k * slotLen + paramCount + 2 + i];
-            dhEpoch[i] += s / w2;
-          }
-        }
-        const loss = lossTotal / w;
-        if (!progress.record(updater.step(params, combined, loss), loss, c)) break;
-      }
-      if (Atomics.load(ctrl, CTRL.STOP) !== 0) {
-        stopped = true;
-        break;
-      }
-    }
-    if (stopped) {
-      // A stop in the middle of an epoch: that epoch is not reported, the completed ones stand.
-      progress.reason = "stopped";
-      break;
-    }
-    const valLoss = command.validation ? validationLoss() : null;
-    const info = progress.endEpoch(epoch, valLoss, updater.learningRate);
-    if (dhEpoch) info.dhNorm = Array.from(dhEpoch.subarray(0, T), (s) => Math.sqrt(s / Math.max(1, progress.batches)));
-    if (progress.judge(info)) break;
-    onEpoch(info);
-    if (Atomics.load(ctrl, CTRL.STOP) !== 0) {
-      progress.reason = "stopped";
-      break;
-    }
-    if (progress.patienceExhausted(epoch)) break;
+    this.own.work(ctrl);
+    waitForValue(ctrl, CTRL.COMPLETED, chunks);
+    return chunks;
   }
-  return progress.finish(options.restoreBest !== false, Boolean(command.validation));
+}
+
+/**
+ * The leader worker's side of one fit: `trainingLoop` over the shared work. `model` has its
+ * parameters in shared memory: the updates made here are what helpers read. `onEpoch` posts an
+ * epoch report; it returns after the main thread has handled it when the command asks the leader
+ * to wait. The main thread stops the fit through CTRL.STOP (`stop()`, or its onEpoch returning false).
+ */
+export function runLeader(model: Model, command: FitCommand, parts: number, ctrl: Int32Array, onEpoch: (info: EpochInfo) => void): FitResult {
+  const work = new SharedWork(model, command, parts, ctrl);
+  const stopped = () => Atomics.load(ctrl, CTRL.STOP) !== 0;
+  return runToEnd(trainingLoop(model.parameters(), work, command.options, stopped), (info) => void onEpoch(info));
 }
 
 /**

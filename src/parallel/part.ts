@@ -1,60 +1,38 @@
-import { getBackend, LayerBackend } from "../backends";
-import { LayerParams } from "../layer";
-import { computeLoss } from "../losses";
+import { emptyMetricSums } from "../losses";
+import { RowWork } from "../localWork";
 import { Model } from "../model";
-import { LossName } from "../types";
-import { CHUNK_BITS, chunkRange, chunkRows, CTRL, FitCommand, LOCKED, slotLength, TASK } from "./protocol";
+import type { ValidationSums } from "../trainingLoop";
+import { CHUNK_BITS, chunkRange, chunkRows, CTRL, FitCommand, LOCKED, SLOT, slotLength, TASK } from "./protocol";
 
 /**
- * One thread's share of the work: chunks of rows copied out of the shared dataset, run forward
- * and backward with the model's own `forwardFlat`/`backwardFlat`, their sums added into the
- * thread's slot of the shared results. Leader and helpers run the same code, so a chunk is
- * computed the same way whichever thread takes it.
+ * One thread's share of the work: chunks of the published task computed by the same `RowWork`
+ * that `Model.fit` uses, each chunk's sums written into that chunk's slot of the shared results.
+ * Leader and helpers run the same code, so a chunk is computed the same way whichever thread
+ * takes it.
  */
 export class PartWork {
-  private readonly backend: LayerBackend;
-  private readonly lossName: LossName;
-  private readonly x: Float64Array;
-  private readonly target: Float64Array;
-  private readonly T: number;
-  private readonly valX: Float64Array | null;
-  private readonly valTarget: Float64Array | null;
-  private readonly valT: number;
+  private readonly rows: RowWork;
   private readonly order: Int32Array;
-  private readonly slot: Float64Array;
-  private readonly grads: LayerParams[];
-  private readonly gradList: Float64Array[];
-  private readonly dhNormSq: Float64Array[] | undefined;
-  private readonly xBatch: Float64Array;
-  private readonly tBatch: Float64Array;
+  private readonly slots: Float64Array;
+  private readonly slotLen: number;
   private readonly paramCount: number;
+  /** One chunk's validation sums, before they go into its slot. */
+  private readonly sums: ValidationSums;
 
   constructor(
-    private readonly model: Model,
-    part: number,
+    model: Model,
     private readonly parts: number,
-    private readonly command: FitCommand,
+    command: FitCommand,
   ) {
     const { options, train, validation } = command;
-    this.backend = getBackend(options.backend);
-    this.lossName = options.loss ?? "mse";
-    this.x = new Float64Array(train.x);
-    this.target = new Float64Array(train.target);
-    this.T = train.T;
-    this.valX = validation ? new Float64Array(validation.x) : null;
-    this.valTarget = validation ? new Float64Array(validation.target) : null;
-    this.valT = validation ? validation.T : 0;
-    this.order = new Int32Array(command.order);
-    this.grads = model.layers.map((l) => l.zeros());
-    this.gradList = this.grads.flatMap((g, k) => model.layers[k].names().map((n) => g[n] as Float64Array));
-    this.paramCount = this.gradList.reduce((n, g) => n + g.length, 0);
-    const len = slotLength(this.paramCount, model.layers.length, this.T);
-    this.slot = new Float64Array(command.slots, part * len * Float64Array.BYTES_PER_ELEMENT, len);
-    this.dhNormSq = options.gradientReport ? model.layers.map(() => new Float64Array(this.T)) : undefined;
+    const shared = (d: NonNullable<FitCommand["validation"]>) => ({ x: new Float64Array(d.x), target: new Float64Array(d.target), B: d.B, T: d.T });
     // No chunk of a training minibatch is longer than this.
-    const rows = chunkRows(options.batchSize ?? 32, parts);
-    this.xBatch = new Float64Array(rows * this.T * model.inputSize);
-    this.tBatch = new Float64Array(rows * this.T * model.outputSize);
+    this.rows = new RowWork(model, shared(train), validation ? shared(validation) : null, options, chunkRows(options.batchSize ?? 32, parts));
+    this.order = new Int32Array(command.order);
+    this.paramCount = this.rows.grads.reduce((n, g) => n + g.length, 0);
+    this.slotLen = slotLength(this.paramCount, model.layers.length, train.T);
+    this.slots = new Float64Array(command.slots);
+    this.sums = { loss: 0, count: 0, metrics: options.realUnits ? emptyMetricSums() : null };
   }
 
   /**
@@ -73,75 +51,64 @@ export class PartWork {
       if (word === LOCKED || task === TASK.END || c >= Math.ceil(count / chunk)) return;
       if (Atomics.compareExchange(ctrl, CTRL.NEXT, word, word + 1) !== word) continue;
       const [lo, hi] = chunkRange(count, chunk, c);
-      if (task === TASK.TRAIN) this.train(start, lo, hi);
-      else this.evaluate(start, lo, hi);
+      const slot = this.slots.subarray(c * this.slotLen, (c + 1) * this.slotLen);
+      if (task === TASK.TRAIN) this.train(start + lo, hi - lo, slot);
+      else this.validate(start + lo, hi - lo, slot);
       Atomics.add(ctrl, CTRL.COMPLETED, 1);
       Atomics.notify(ctrl, CTRL.COMPLETED);
     }
   }
 
   /**
-   * Adds to the slot the gradient sums of rows [lo, hi) of the minibatch `order[start …]`: the
-   * gradient and loss multiplied by the chunk's target count, Σ‖∂L/∂h_t‖² by its square, so
-   * that the chunks add up to the whole minibatch (see `slotLength`).
+   * Writes into the chunk's slot the sums of rows order[first … first+B): the gradient and loss
+   * multiplied by the chunk's target count c, Σ‖∂L/∂h_t‖² by c², so that the chunks add up to
+   * the whole minibatch (see `slotLength`). Every number the leader reads is written, so the
+   * slot needs no clearing between tasks.
    */
-  private train(start: number, lo: number, hi: number): void {
-    const B = hi - lo;
-    const { model, T, slot } = this;
-    const I = model.inputSize;
-    const O = model.outputSize;
-    const rowIn = T * I;
-    const rowOut = T * O;
-    for (let r = 0; r < B; r++) {
-      const src = this.order[start + lo + r];
-      this.xBatch.set(this.x.subarray(src * rowIn, (src + 1) * rowIn), r * rowIn);
-      this.tBatch.set(this.target.subarray(src * rowOut, (src + 1) * rowOut), r * rowOut);
+  private train(first: number, B: number, slot: Float64Array): void {
+    const r = this.rows.train(this.order, first, B);
+    const c = r.count;
+    if (c === 0) {
+      slot.fill(0);
+      return;
     }
-    const x = this.xBatch.subarray(0, B * rowIn);
-    const target = this.tBatch.subarray(0, B * rowOut);
-    const results = model.forwardFlat(x, B, T, this.backend);
-    const options = this.command.options;
-    const loss = computeLoss(this.lossName, results[results.length - 1].y, target, O, model.outputActivation, options);
-    const c = loss.count;
-    if (c === 0) return;
-    for (const g of this.gradList) g.fill(0);
-    if (this.dhNormSq) for (const a of this.dhNormSq) a.fill(0);
-    model.backwardFlat(results, loss.dY, loss.dYIsLogit, this.grads, this.backend, { truncate: options.truncate }, this.dhNormSq);
     // A lone thread's chunk is the whole minibatch: it keeps the means as they are, so that one
     // worker reproduces Model.fit bit for bit (multiplying by c and dividing again would not).
     const w = this.parts > 1 ? c : 1;
     let offset = 0;
-    for (const g of this.gradList) {
-      for (let i = 0; i < g.length; i++) slot[offset + i] += g[i] * w;
+    for (const g of this.rows.grads) {
+      for (let i = 0; i < g.length; i++) slot[offset + i] = g[i] * w;
       offset += g.length;
     }
-    slot[offset] += loss.loss * w;
-    slot[offset + 1] += c;
-    if (this.dhNormSq) {
+    slot[offset + SLOT.LOSS] = r.loss * w;
+    slot[offset + SLOT.COUNT] = c;
+    const dh = this.rows.dhNormSq;
+    if (dh) {
       const w2 = w * w;
-      let o = offset + 2;
-      for (const a of this.dhNormSq) {
-        for (let t = 0; t < a.length; t++) slot[o + t] += a[t] * w2;
+      let o = offset + SLOT.DH;
+      for (const a of dh) {
+        for (let t = 0; t < a.length; t++) slot[o + t] = a[t] * w2;
         o += a.length;
       }
     }
   }
 
-  /** Adds to the slot the loss sum and target count of validation rows [start+lo, start+hi). */
-  private evaluate(start: number, lo: number, hi: number): void {
-    if (!this.valX || !this.valTarget) return;
-    const B = hi - lo;
-    const { model, slot } = this;
-    const T = this.valT;
-    const rowIn = T * model.inputSize;
-    const rowOut = T * model.outputSize;
-    const first = start + lo;
-    // Validation rows are taken in their stored order, so they are read in place.
-    const x = this.valX.subarray(first * rowIn, (first + B) * rowIn);
-    const target = this.valTarget.subarray(first * rowOut, (first + B) * rowOut);
-    const results = model.forwardFlat(x, B, T, this.backend);
-    const loss = computeLoss(this.lossName, results[results.length - 1].y, target, model.outputSize, model.outputActivation, { ...this.command.options, valueOnly: true });
-    slot[this.paramCount] += loss.loss * (this.parts > 1 ? loss.count : 1);
-    slot[this.paramCount + 1] += loss.count;
+  /** Writes into the chunk's slot the validation sums of rows [first, first+B). */
+  private validate(first: number, B: number, slot: Float64Array): void {
+    const s = this.sums;
+    s.loss = s.count = 0;
+    const m = s.metrics;
+    if (m) m.squared = m.absolute = m.relative = m.count = m.relativeCount = 0;
+    this.rows.validate(first, B, s);
+    const o = this.paramCount;
+    slot[o + SLOT.LOSS] = s.loss;
+    slot[o + SLOT.COUNT] = s.count;
+    if (m) {
+      slot[o + SLOT.SQUARED] = m.squared;
+      slot[o + SLOT.ABSOLUTE] = m.absolute;
+      slot[o + SLOT.RELATIVE] = m.relative;
+      slot[o + SLOT.METRIC_COUNT] = m.count;
+      slot[o + SLOT.RELATIVE_COUNT] = m.relativeCount;
+    }
   }
 }

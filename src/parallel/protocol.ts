@@ -1,5 +1,5 @@
 import { LayerSpec } from "../types";
-import { EpochInfo, FitOptions, FitResult } from "../model";
+import type { EpochInfo, FitOptions, FitResult } from "../trainingLoop";
 
 /**
  * What the main thread and the training workers say to each other, and the layout of the memory
@@ -52,7 +52,7 @@ export function nextSeq(seq: number): number {
 export const TASK = {
   /** Gradients of the training minibatch, chunk by chunk. */
   TRAIN: 1,
-  /** Loss only, over the validation set, chunk by chunk (START/COUNT cover all of it). */
+  /** Loss and error sums of validation rows [START, START+COUNT), chunk by chunk. */
   EVALUATE: 2,
   /** The fit is over: helpers go back to their event loop. */
   END: 3,
@@ -94,18 +94,41 @@ export function chunkRange(count: number, chunk: number, c: number): [number, nu
 }
 
 /**
- * Per-thread results, in a Float64Array over a SharedArrayBuffer, `slotLength` numbers per thread:
- * the gradient sums (every parameter, in `Model.parameters()` order), then the loss sum and the
- * target count, then Σ‖∂L/∂h_t‖² per layer and step, added up over the chunks the thread took.
- * Sums rather than means, so that the leader gets the mean over the whole minibatch by adding the
- * slots and dividing once by the total count, which is what a single thread computes. A lone
- * worker takes each minibatch whole, and keeps the means as they are (the count still goes in).
+ * Results, in a Float64Array over a SharedArrayBuffer: one slot of `slotLength` numbers per chunk
+ * of the task (at most `slotCount(parts)`), written only by the thread that claimed the chunk:
+ * the gradient sums (every parameter, in `Model.parameters()` order), then the numbers at SLOT
+ * (counted from the end of the gradients), then Σ‖∂L/∂h_t‖² per layer and step. Sums rather than
+ * means, so that the leader gets the mean over the whole minibatch by adding the slots and
+ * dividing once by the total count, which is what a single thread computes. One slot per chunk
+ * rather than per thread, and added in chunk order: the result does not depend on which thread
+ * took which chunk, so a parallel fit is the same, bit for bit, every time it runs. A lone
+ * worker takes each minibatch whole, and keeps its training means as they are (the count still
+ * goes in).
  */
+export const SLOT = {
+  /** Training: Σ loss·count and the count. Validation: the same sums (see ValidationSums). */
+  LOSS: 0,
+  COUNT: 1,
+  /** Validation with real units: the MetricSums (Σe², Σ|e|, Σ|e|/|t|, their counts). */
+  SQUARED: 2,
+  ABSOLUTE: 3,
+  RELATIVE: 4,
+  METRIC_COUNT: 5,
+  RELATIVE_COUNT: 6,
+  /** Training with gradientReport: Σ‖∂L/∂h_t‖², layer by layer, T steps each. */
+  DH: 7,
+} as const;
+
 export function slotLength(paramCount: number, layers: number, T: number): number {
-  return paramCount + 2 + layers * T;
+  return paramCount + SLOT.DH + layers * T;
 }
 
-/** A packed dataset in shared memory: x is B×T×I, target B×T×O with NaN meaning no loss. */
+/** The most chunks a task is cut into for `parts` threads (see `chunkRows`): the number of slots. */
+export function slotCount(parts: number): number {
+  return parts <= 1 ? 1 : 2 * parts;
+}
+
+/** A packed dataset (see PackedData) in shared memory: x is B×T×I, target B×T×O with NaN meaning no loss. */
 export interface SharedDataset {
   x: SharedArrayBuffer;
   target: SharedArrayBuffer;
@@ -139,7 +162,7 @@ export interface FitCommand {
   validation: SharedDataset | null;
   /** Int32Array over it: the row order of the current epoch, written by the leader. */
   order: SharedArrayBuffer;
-  /** Float64Array over it: the per-thread results (see `slotLength`). */
+  /** Float64Array over it: the per-chunk results (see `slotLength`). */
   slots: SharedArrayBuffer;
   options: WorkerFitOptions;
   /** Whether the leader waits for the main thread after each epoch (it has an onEpoch). */

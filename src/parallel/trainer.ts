@@ -2,11 +2,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Worker } from "worker_threads";
-import { EpochInfo, FitOptions, FitResult, Model } from "../model";
-import { packInputs, packTargets } from "../tensors";
-import { ParameterUpdater } from "../training";
-import { Target3, Tensor3 } from "../types";
-import { controlLength, CTRL, FitCommand, IN_FIT, SharedDataset, slotLength, WorkerInit, WorkerToMain } from "./protocol";
+import { WORKER_LIMITS } from "../workerLimits";
+import { Model } from "../model";
+import { isEmptyData, PackedData, toPackedData, TrainingData } from "../packedData";
+import { checkFitOptions, EpochInfo, FitOptions, FitResult, trainingSummary } from "../trainingLoop";
+import { controlLength, CTRL, FitCommand, IN_FIT, SharedDataset, slotCount, slotLength, WorkerInit, WorkerToMain } from "./protocol";
 import { copyParameters, parameterCount } from "./shared";
 import { raiseError } from "./sync";
 
@@ -32,7 +32,8 @@ export interface ParallelTrainerOptions {
 
 export interface ParallelFitOptions extends FitOptions, ParallelTrainerOptions {}
 
-export type ParallelFitData = { inputs: Tensor3; targets: Target3 };
+/** Nested arrays or packed data, as `Model.fit` takes. */
+export type ParallelFitData = TrainingData;
 
 const MAX_WORKERS = 64;
 /**
@@ -54,10 +55,10 @@ function toShared(a: Float64Array): SharedArrayBuffer {
   return buffer;
 }
 
-function packShared(model: Model, data: ParallelFitData, name: string): SharedDataset {
-  const inputs = packInputs(data.inputs, model.inputSize, `${name}.inputs`);
-  const target = packTargets(data.targets, inputs, model.outputSize, `${name}.targets`);
-  return { x: toShared(inputs.data), target: toShared(target), B: inputs.B, T: inputs.T };
+/** The dataset in shared memory: copied once per fit, then read in place by every thread. */
+function packShared(model: Model, data: TrainingData, name: string): SharedDataset {
+  const packed: PackedData = toPackedData(data, model.inputSize, model.outputSize, name);
+  return { x: toShared(packed.x), target: toShared(packed.target), B: packed.B, T: packed.T };
 }
 
 /** A fit, as the main thread follows it. */
@@ -82,7 +83,8 @@ export class ParallelTrainer {
   private readonly weights: SharedArrayBuffer;
   private readonly ctrl: Int32Array;
   private readonly threads: Worker[] = [];
-  private readonly ready: Promise<void>;
+  /** Settles when every worker has started (rejects when one could not: see the session's fallback). */
+  readonly ready: Promise<void>;
   /** Settles when the leader has finished the last fit sent; the next one must not start before. */
   private idle: Promise<void> = Promise.resolve();
   /** The last fit sent to the workers; reports about any other fit are stale and ignored. */
@@ -120,31 +122,43 @@ export class ParallelTrainer {
     // A trainer that is closed without ever fitting must not leave an unhandled rejection behind.
     this.ready.catch(() => undefined);
 
-    for (let k = 0; k < workers; k++) {
-      const init: WorkerInit = { role: k === 0 ? "leader" : "helper", part: k, parts: workers, inputSize: model.inputSize, specs, weights: this.weights, control };
-      const worker = new Worker(WORKER_FILE, { workerData: init });
-      // Idle workers must not keep the process alive; a fit holds them (see `hold`).
-      worker.unref();
-      worker.on("message", (message: WorkerToMain) => {
-        if (message.type === "ready") {
-          if (++readyCount === workers) markReady();
-          return;
-        }
-        this.onMessage(k, message);
-      });
-      worker.on("error", (err) => {
-        failReady(err);
-        this.fail(err);
-      });
-      worker.on("messageerror", (err) => this.fail(err));
-      worker.on("exit", (code) => {
-        if (this.closing) return;
-        const err = new Error(`training worker ${k} stopped unexpectedly (exit code ${code})`);
-        failReady(err);
-        this.fail(err);
-      });
-      this.threads.push(worker);
+    const whenReady = () => {
+      if (++readyCount === workers) markReady();
+    };
+    try {
+      for (let k = 0; k < workers; k++) {
+        const init: WorkerInit = { role: k === 0 ? "leader" : "helper", part: k, parts: workers, inputSize: model.inputSize, specs, weights: this.weights, control };
+        this.threads.push(this.startWorker(k, init, whenReady, failReady));
+      }
+    } catch (err) {
+      // `new Worker` can throw (no memory for another thread…): those already started must not
+      // outlive a trainer that was never made.
+      this.closing = Promise.all(this.threads.map((w) => w.terminate())).then(() => undefined);
+      throw err;
     }
+  }
+
+  /** Starts worker k and follows what it says and how it ends. */
+  private startWorker(k: number, init: WorkerInit, ready: () => void, failReady: (err: Error) => void): Worker {
+    const worker = new Worker(WORKER_FILE, { workerData: init, resourceLimits: WORKER_LIMITS });
+    // Idle workers must not keep the process alive; a fit holds them (see `hold`).
+    worker.unref();
+    worker.on("message", (message: WorkerToMain) => {
+      if (message.type === "ready") ready();
+      else this.onMessage(k, message);
+    });
+    worker.on("error", (err) => {
+      failReady(err);
+      this.fail(err);
+    });
+    worker.on("messageerror", (err) => this.fail(err));
+    worker.on("exit", (code) => {
+      if (this.closing) return;
+      const err = new Error(`training worker ${k} stopped unexpectedly (exit code ${code})`);
+      failReady(err);
+      this.fail(err);
+    });
+    return worker;
   }
 
   /** True from a call to `fit` until its promise settles. */
@@ -163,16 +177,13 @@ export class ParallelTrainer {
   async fit(data: ParallelFitData, options: FitOptions = {}): Promise<FitResult> {
     this.checkUsable();
     if (this.pending) throw new Error("this trainer is already running a fit; wait for it to finish");
-    const epochs = options.epochs ?? 10;
-    const batchSize = options.batchSize ?? 32;
-    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`epochs must be a positive integer, got ${epochs}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
     const specs = this.model.layers.map((l) => l.spec);
     if (parameterCount(specs) * Float64Array.BYTES_PER_ELEMENT !== this.weights.byteLength) throw new Error("the model's layers changed since this trainer was created");
-    // Bad optimizer settings are reported here, with a stack that points at the caller.
-    new ParameterUpdater(options);
+    // Mistakes are reported here, with a stack that points at the caller, not from a worker.
+    checkFitOptions(options, this.model.outputSize);
     const train = packShared(this.model, data, "data");
-    const validation = options.validation ? packShared(this.model, options.validation, "validation") : null;
+    const v = options.validation;
+    const validation = v && !isEmptyData(v) ? packShared(this.model, v, "validation") : null;
     const { onEpoch, validation: _validation, ...rest } = options;
     const workerOptions = { ...rest };
     delete (workerOptions as ParallelFitOptions).workers;
@@ -197,7 +208,7 @@ export class ParallelTrainer {
       train,
       validation,
       order: new SharedArrayBuffer(train.B * Int32Array.BYTES_PER_ELEMENT),
-      slots: new SharedArrayBuffer(this.workers * slotLength(paramCount, specs.length, train.T) * Float64Array.BYTES_PER_ELEMENT),
+      slots: new SharedArrayBuffer(slotCount(this.workers) * slotLength(paramCount, specs.length, train.T) * Float64Array.BYTES_PER_ELEMENT),
       options: workerOptions,
       waitForEpochAck: typeof onEpoch === "function",
     };
@@ -286,8 +297,7 @@ export class ParallelTrainer {
       case "done": {
         const result = message.result;
         copyParameters(this.model, this.weights, "fromShared");
-        const last = result.history[result.history.length - 1];
-        this.model.training = { epochs: result.history.length, loss: last?.loss, valLoss: last?.valLoss ?? null, bestEpoch: result.bestEpoch };
+        this.model.training = trainingSummary(result);
         this.finishLeader(fit);
         const e = fit.callbackError;
         if (e !== undefined) this.settle(fit, e instanceof Error ? e : new Error(String(e)));

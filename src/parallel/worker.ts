@@ -1,10 +1,11 @@
 import { parentPort, workerData } from "worker_threads";
-import { EpochInfo } from "../model";
+import type { EpochInfo } from "../trainingLoop";
 import { endFit, runLeader } from "./leader";
 import { runHelper } from "./helper";
 import { CTRL, MainToWorker, WorkerInit, WorkerToMain } from "./protocol";
 import { modelOverSharedWeights } from "./shared";
 import { PeerFailedError, waitForValue } from "./sync";
+import { lowerThisThreadsPriority } from "../threadPriority";
 
 /**
  * Entry point of a training worker (started by ParallelTrainer from the compiled file). The
@@ -15,6 +16,7 @@ import { PeerFailedError, waitForValue } from "./sync";
 
 if (!parentPort) throw new Error("this file is a worker_threads entry point; ParallelTrainer starts it");
 const port = parentPort;
+lowerThisThreadsPriority();
 const init = workerData as WorkerInit;
 const ctrl = new Int32Array(init.control);
 const model = modelOverSharedWeights(init.inputSize, init.specs, init.weights);

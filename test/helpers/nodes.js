@@ -140,6 +140,26 @@ function waitFor(check, ms = 10000, what = "condition") {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The windows of one part ("train" or "validation") of a prepared run (a run ticket's `data`),
+ * unpacked from its B×T×I inputs and B×T×O targets: per window `input` (T × I) and `target` (per
+ * step O values, or null for a step without a target).
+ */
+function preparedWindows(data, part) {
+  const { x, target, B, T } = data[part];
+  const I = data.inputSize, O = data.outputSize;
+  return Array.from({ length: B }, (_, b) => {
+    const w = { input: [], target: [] };
+    for (let s = 0; s < T; s++) {
+      const k = b * T + s;
+      w.input.push(Array.from(x.subarray(k * I, (k + 1) * I)));
+      const t = Array.from(target.subarray(k * O, (k + 1) * O));
+      w.target.push(t.every((v) => Number.isNaN(v)) ? null : t);
+    }
+    return w;
+  });
+}
+
+/**
  * Installs, in the calling describe block, the hooks that give each test a freshly started
  * Node-RED and unload its flows afterwards. Options:
  * - `userDir`: each test gets a new temporary user directory (read it from the returned object's
@@ -164,4 +184,4 @@ function useNodeRedServer({ userDir = false, setup = null, teardown = null } = {
   return server;
 }
 
-module.exports = { helper, NODES, TYPES, chain, useNodeRedServer, placed, nextMessage, collect, tmpUserDir, noisySineSeries, withCatch, statuses, lastStatus, loggedErrors, waitFor, sleep, translate };
+module.exports = { helper, NODES, TYPES, chain, useNodeRedServer, placed, nextMessage, collect, tmpUserDir, noisySineSeries, withCatch, statuses, lastStatus, loggedErrors, waitFor, sleep, translate, preparedWindows };

@@ -3,7 +3,8 @@
 // by the admin API): the node must show a red status, log an error naming the field, and refuse
 // every message with done(err) naming the field, which a Catch node receives.
 const assert = require("assert");
-const { helper, NODES, useNodeRedServer, withCatch, collect, statuses, loggedErrors, waitFor } = require("../helpers/nodes");
+const { findTicket } = require("../../dist/nodes/shared/runs");
+const { helper, NODES, useNodeRedServer, withCatch, collect, statuses, loggedErrors, waitFor, preparedWindows } = require("../helpers/nodes");
 
 const CASES = [
   { type: "rnn-sequence", config: { windowLength: 0 }, field: "windowLength" },
@@ -13,6 +14,7 @@ const CASES = [
   { type: "rnn-sequence", config: { scaling: "log" }, field: "scaling" },
   { type: "rnn-sequence", config: { bufferSize: 20, trainAfter: 50 }, field: "trainAfter" },
   { type: "rnn-sequence", config: { features: "temp, __proto__" }, field: "features" },
+  { type: "rnn-sequence", config: { ackTimeout: 0 }, field: "ackTimeout" },
   { type: "rnn-layer", config: { hiddenSize: 2000 }, field: "hiddenSize" },
   { type: "rnn-layer", config: { activation: "softplus" }, field: "activation" },
   { type: "rnn-layer", config: { outputSize: 0, projection: true }, field: "outputSize" },
@@ -24,6 +26,8 @@ const CASES = [
   { type: "rnn-trainer", config: { truncate: 1.5 }, field: "truncate" },
   { type: "rnn-trainer", config: { saveMode: "sometimes" }, field: "saveMode" },
   { type: "rnn-trainer", config: { modelPath: "../outside.json" }, field: "outside the user directory" },
+  { type: "rnn-trainer", config: { threads: 17 }, field: "threads" },
+  { type: "rnn-trainer", config: { threads: "two" }, field: "threads" },
   { type: "rnn-predictor", config: { source: "file", steps: 0, modelPath: "m.json" }, field: "steps" },
   { type: "rnn-predictor", config: { source: "file", anomalyFactor: -1, modelPath: "m.json" }, field: "anomalyFactor" },
   { type: "rnn-predictor", config: { source: "file", modelPath: "" }, field: "model file" },
@@ -65,7 +69,12 @@ describe("rnn nodes: invalid configuration", function () {
     assert.notStrictEqual(statuses(n).pop().fill, "red");
     const out = collect(helper.getNode("out"));
     n.receive({ topic: "train", payload: [1, 2, 3, 4, 5, 6] });
-    await waitFor(() => out.length === 1, 2000, "a batch");
-    assert.deepStrictEqual(out[0].payload, [[[1], [2], [3], [4]], [[2], [3], [4], [5]]]);
+    await waitFor(() => out.length === 1, 2000, "the run message");
+    // The numbers were read as numbers and "false" as false: the windows and the run's settings.
+    const ticket = findTicket(out[0].rnn.run);
+    assert.deepStrictEqual(ticket.settings, { epochs: 1, batchSize: 2, shuffle: false, seed: 3 });
+    assert.deepStrictEqual(preparedWindows(ticket.data, "train").map((w) => w.input), [[[1], [2], [3], [4]], [[2], [3], [4], [5]]]);
+    assert.strictEqual(out[0].payload.windows, 2);
+    assert.strictEqual(out[0].payload.validationWindows, 0);
   });
 });

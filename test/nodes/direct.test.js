@@ -40,6 +40,6 @@ describe("rnn nodes: direct multi-step", function () {
     const caught = collect(helper.getNode("errors"));
     helper.getNode("seq").receive({ topic: "train", payload: series(200) });
     await waitFor(() => caught.length > 0, 5000, "the error");
-    assert.match(caught[0].error.message, /× 6 steps ahead \(direct\): tick "Projection" on the last rnn layer, with output size 6/);
+    assert.match(caught[0].error.message, /the last rnn layer "layer1" emits 1 value\(s\) per step but the series has 1 target\(s\) \(value\) × 6 steps ahead \(direct\): set its output size to 6/);
   });
 });

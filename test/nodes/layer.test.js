@@ -1,6 +1,7 @@
 "use strict";
 // rnn layer alone: its forward pass against the core layer built with the same seed and a naive
-// reference forward pass, the payload shapes it accepts, stateful mode, and its errors.
+// reference forward pass, the payload shapes it accepts, stateful mode, what it adds to the run
+// message of a training run, the weights a trainer pushes into it, and its errors.
 const assert = require("assert");
 const { RnnLayer } = require("../../dist/src");
 const plain = require("../helpers/plain-rnn");
@@ -35,12 +36,8 @@ function assertClose(actual, expected, tol, path = "") {
   }
 }
 
-/** A training record as an rnn sequence node makes it (3 features, 2 targets). */
-const RUN = {
-  id: "run1", phase: "train", epoch: 1, epochs: 1, batch: 1, batches: 1, valBatches: 0, source: "seq", layers: [],
-  window: { length: 4, horizon: 1, features: ["a", "b", "c"], targets: ["a", "b"] },
-  scaler: { kind: "none", features: { offset: [0, 0, 0], scale: [1, 1, 1] }, targets: { offset: [0, 0], scale: [1, 1] } },
-};
+/** A run record as an rnn sequence node starts it, after one layer has passed it. */
+const RUN = { run: "run1", source: "seq", layers: [{ id: "before", name: "first", settings: { hiddenSize: 3, activation: "tanh", projection: false, init: "orthogonal", seed: 1 } }], loss: null };
 
 // Two sequences of 4 steps, 3 features each.
 const BATCH = [
@@ -111,6 +108,24 @@ describe("rnn layer node", function () {
     assert.strictEqual(out[4].topic, "a");
   });
 
+  it("stateful: a topic whose batch size changes starts from h0 = 0, and the node says so (no silent reset)", async function () {
+    await helper.load(NODES, flowWith({ stateful: true }));
+    const node = helper.getNode("layer");
+    const out = collect(helper.getNode("out"));
+    node.receive({ topic: "a", payload: [BATCH[0], BATCH[1]] });
+    // One sequence instead of two: the state kept for two rows cannot continue it.
+    node.receive({ topic: "a", payload: [BATCH[0]] });
+    node.receive({ topic: "a", payload: [BATCH[0]] });
+    await waitFor(() => out.length === 3, 2000, "three outputs");
+    const core = coreLayer(3);
+    assertClose(out[1].payload, reference(core, [BATCH[0]]), 1e-12, "the changed batch starts from zeros");
+    assertClose(out[2].payload, [reference(core, [BATCH[0].concat(BATCH[0])])[0].slice(BATCH[0].length)], 1e-12, "and its state is kept from then on");
+    const log = helper.log();
+    const warned = log.args.map((a) => a[0]).filter((e) => e && e.level === log.WARN && e.id === "layer").map((e) => String(e.msg));
+    assert.strictEqual(warned.length, 1, JSON.stringify(warned));
+    assert.match(warned[0], /Topic a: the state kept for 2 sequence\(s\) cannot continue a batch of 1; this message starts from zeros/);
+  });
+
   it("without stateful, every message starts from h0 = 0", async function () {
     await helper.load(NODES, flowWith({}));
     const node = helper.getNode("layer");
@@ -121,33 +136,89 @@ describe("rnn layer node", function () {
     assert.deepStrictEqual(out[1].payload, out[0].payload);
   });
 
-  it("a training batch (msg.rnn) is recorded for the trainer: a new layers record carrying its key", async function () {
-    await helper.load(NODES, flowWith({}));
+  it("the run message (msg.rnn): the layer appends {id, name, settings} to a new layers record and passes it on without a forward pass", async function () {
+    await helper.load(NODES, flowWith({ name: "encoder", seed: -7, init: "identity", activation: "relu", outputSize: 3, stateful: true }));
     const node = helper.getNode("layer");
     const out = collect(helper.getNode("out"));
-    const rnn = { ...RUN, layers: [{ id: "before", key: "k0" }] };
-    node.receive({ topic: "train", payload: BATCH, target: null, rnn });
-    node.receive({ topic: "validate", payload: BATCH, target: null, rnn: { ...rnn, phase: "validate" } });
-    await waitFor(() => out.length === 2, 2000, "two outputs");
-    assert.strictEqual(rnn.layers.length, 1, "the incoming record is not changed in place");
-    assert.strictEqual(out[0].rnn.layers.length, 2);
-    assert.strictEqual(out[0].rnn.layers[1].id, "layer");
-    assert.strictEqual(typeof out[0].rnn.layers[1].key, "string");
-    assert.strictEqual(out[1].rnn.layers[1].key, null, "validation batches keep nothing");
-    assertClose(out[0].payload, reference(coreLayer(3), BATCH), 1e-12, "same forward pass in training");
+    const summary = { rows: 20, windows: 11 };
+    const rnn = JSON.parse(JSON.stringify(RUN));
+    node.receive({ topic: "train", payload: summary, rnn, flowName: "kitchen" });
+    await waitFor(() => out.length === 1, 2000, "the run message passed on");
+    const m = out[0];
+    assert.strictEqual(rnn.layers.length, 1, "the incoming record is not changed in place (a fanned-out copy must not see this branch's entry)");
+    assert.deepStrictEqual(m.rnn, {
+      run: "run1", source: "seq", loss: null,
+      layers: [RUN.layers[0], { id: "layer", name: "encoder", settings: { hiddenSize: 5, activation: "relu", projection: true, init: "identity", seed: -7, outputSize: 3, outputActivation: "linear" } }],
+    });
+    assert.deepStrictEqual(m.payload, summary, "no forward pass on the run message: the payload is the sequence's summary");
+    assert.strictEqual(m.topic, "train");
+    assert.strictEqual(m.flowName, "kitchen", "other properties pass through");
+    assert.strictEqual(node.rnnApi.getLayer(), null, "the run message builds no weights");
+
+    // Without a projection the settings carry no output size or activation.
+    await helper.unload();
+    await helper.load(NODES, flowWith({ projection: false, outputSize: 7 }));
+    const out2 = collect(helper.getNode("out"));
+    helper.getNode("layer").receive({ topic: "train", payload: summary, rnn: { ...RUN, layers: [] } });
+    await waitFor(() => out2.length === 1, 2000, "the run message passed on");
+    assert.deepStrictEqual(out2[0].rnn.layers, [{ id: "layer", name: "", settings: { hiddenSize: 5, activation: "tanh", projection: false, init: "orthogonal", seed: 11 } }]);
   });
 
-  it("errors: missing or non-numeric payload, a training batch that is not B×T×I, a changed input size; each is caught and the next valid message works", async function () {
+  it("a run message that is not a run record, that passed a loss node already, or that passed this layer before is an error, not passed on", async function () {
     await helper.load(NODES, flowWith({}));
     const node = helper.getNode("layer");
     const out = collect(helper.getNode("out"));
     const caught = collect(helper.getNode("errors"));
-    const rnn = RUN;
+    node.receive({ topic: "train", payload: {}, rnn: { id: "run1", phase: "train", epoch: 1, layers: [] } });
+    node.receive({ topic: "train", payload: {}, rnn: { ...RUN, layers: [{ id: "x", name: "x", settings: [] }] } });
+    node.receive({ topic: "train", payload: {}, rnn: { ...RUN, loss: { id: "loss", loss: "mse", delta: 1 } } });
+    node.receive({ topic: "train", payload: {}, rnn: { ...RUN, layers: [{ id: "layer", name: "", settings: {} }] } });
+    node.receive({ topic: "train", payload: {}, rnn: RUN });
+    await waitFor(() => caught.length === 4 && out.length === 1, 2000, "four errors and one run message passed on");
+    const messages = caught.map((m) => m.error.message);
+    assert.match(messages[0], /msg.rnn is not a run record from an rnn sequence node/);
+    assert.match(messages[1], /msg.rnn is not a run record from an rnn sequence node/);
+    assert.match(messages[2], /already passed an rnn loss node: rnn layers go before rnn loss/);
+    assert.match(messages[3], /passed this rnn layer twice: the chain must not loop/);
+    assert.strictEqual(out[0].rnn.layers.length, 2);
+  });
+
+  it("weights pushed into the node (as a trainer does) are the ones its forward pass uses; weights that do not fit are refused", async function () {
+    await helper.load(NODES, flowWith({}));
+    const node = helper.getNode("layer");
+    const out = collect(helper.getNode("out"));
+    const trained = RnnLayer.create({ inputSize: 3, hiddenSize: 5, activation: "tanh", outputSize: 2, outputActivation: "linear" }, { seed: 99, recurrent: "glorotUniform" });
+    assert.strictEqual(node.rnnApi.setWeights(trained), true);
+    assert.notStrictEqual(node.rnnApi.getLayer(), trained, "the node keeps a copy");
+    node.receive({ payload: BATCH });
+    await waitFor(() => out.length === 1, 2000, "output");
+    assertClose(out[0].payload, reference(trained, BATCH), 1e-12, "outputs of the pushed weights");
+    assert.notDeepStrictEqual(out[0].payload, reference(coreLayer(3), BATCH), "not the node's own initialisation");
+    // Another hidden size, or no projection where the node has one: refused, the weights stay.
+    assert.strictEqual(node.rnnApi.setWeights(RnnLayer.create({ inputSize: 3, hiddenSize: 4, activation: "tanh", outputSize: 2 }, { seed: 1 })), false);
+    assert.strictEqual(node.rnnApi.setWeights(RnnLayer.create({ inputSize: 3, hiddenSize: 5, activation: "tanh" }, { seed: 1 })), false);
+    node.receive({ payload: BATCH });
+    await waitFor(() => out.length === 2, 2000, "output");
+    assert.deepStrictEqual(out[1].payload, out[0].payload);
+    // resetWeights: the next message builds the node's own seeded initialisation again.
+    node.rnnApi.resetWeights();
+    assert.strictEqual(node.rnnApi.getLayer(), null);
+    node.receive({ payload: BATCH });
+    await waitFor(() => out.length === 3, 2000, "output");
+    assertClose(out[2].payload, reference(coreLayer(3), BATCH), 1e-12, "fresh initialisation after resetWeights");
+  });
+
+  it("errors: missing or non-numeric payload, a msg.rnn that is not a run record, a changed input size; each is caught and the next valid message works", async function () {
+    await helper.load(NODES, flowWith({}));
+    const node = helper.getNode("layer");
+    const out = collect(helper.getNode("out"));
+    const caught = collect(helper.getNode("errors"));
     node.receive({ payload: BATCH });
     node.receive({});
     node.receive({ payload: "1,2,3" });
     node.receive({ payload: [["a", "b", "c"]] });
-    node.receive({ payload: BATCH[0], rnn });
+    // What a flow that copies msg.rnn of an old training batch, or sets its own, sends.
+    node.receive({ payload: BATCH, rnn: { id: "run1", phase: "train" } });
     node.receive({ payload: [[[1, 2]]] });
     node.receive({ payload: BATCH });
     await waitFor(() => caught.length === 5 && out.length === 2, 2000, "five errors and two outputs");
@@ -155,7 +226,7 @@ describe("rnn layer node", function () {
     assert.match(messages[0], /msg.payload is missing/);
     assert.match(messages[1], /expected numbers/);
     assert.match(messages[2], /expected numbers/);
-    assert.match(messages[3], /training batch must be batch × time × features/);
+    assert.match(messages[3], /msg.rnn is not a run record from an rnn sequence node \(it must pass the rnn nodes unchanged\)/);
     assert.match(messages[4], /takes 3 input feature\(s\).*got 2/);
     assert.deepStrictEqual(out[1].payload, out[0].payload, "the layer is unchanged by the bad messages");
     await waitFor(() => lastStatus(node).fill === "green", 2000, "the status to leave red after a good message");

@@ -33,14 +33,30 @@ describe("rnn nodes: run lifecycle", function () {
     assert.deepStrictEqual(loggedErrors(), []);
   });
 
-  it("a stop sent to the sequence while its first batch is on its way ends the run without an error", async function () {
+  it("a stop sent to the sequence while its run message is on its way ends the run without an error; the trainer drops the message", async function () {
     await helper.load(NODES, chain({ sequence: { epochs: 5 } }));
     const seq = helper.getNode("seq");
+    const epochs = collect(helper.getNode("epochs"));
     seq.receive({ topic: "train", payload: series(400) });
-    // The first batch leaves after the warm-up; stop as soon as it has left.
-    await waitFor(() => statuses(seq).some((s) => /epoch 1/.test(s.text || "")), 10000, "first batch");
+    // The run message leaves as soon as the series is prepared; stop in that same moment.
+    await waitFor(() => statuses(seq).some((s) => /waiting for a trainer/.test(s.text || "")), 10000, "the run message");
     seq.receive({ topic: "stop" });
     await sleep(300);
+    assert.deepStrictEqual(loggedErrors(), []);
+    assert.strictEqual(epochs.length, 0, "the trainer did not train a stopped run");
+    assert.strictEqual(statuses(seq).pop().text, "stopped");
+  });
+
+  it("a stop sent to the sequence while the trainer trains its run ends the run after the current minibatch", async function () {
+    await helper.load(NODES, chain({ sequence: { epochs: 500 } }));
+    const seq = helper.getNode("seq");
+    const finished = nextMessage(helper.getNode("done"), 5000);
+    seq.receive({ topic: "train", payload: series(400) });
+    await nextMessage(helper.getNode("epochs"), 10000);
+    seq.receive({ topic: "stop" });
+    const done = (await finished).payload;
+    assert.strictEqual(done.reason, "stopped");
+    assert.ok(done.epochs < 500);
     assert.deepStrictEqual(loggedErrors(), []);
   });
 

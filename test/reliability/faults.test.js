@@ -145,7 +145,8 @@ describe("reliability: training faults", function () {
     });
     const file = path.join(server.userDir, "models", "mid.json");
     const lifes = [];
-    for (const delay of [0, 2, 7, 15, 40, 90]) {
+    // The later delays reach into training itself: the series is prepared, and the workers start, first.
+    for (const delay of [0, 2, 7, 15, 40, 90, 400, 800]) {
       await helper.load(NODES, flow());
       const guard = recordAfterClose(CHAIN_IDS);
       helper.getNode("seq").receive({ topic: "train", payload: sine(160, 1) });

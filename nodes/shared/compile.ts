@@ -1,0 +1,90 @@
+/**
+ * From a run message's chain description to one model: the layers' settings checked again (the
+ * description travelled through other nodes), the widths checked against the prepared series, and
+ * the weights chosen.
+ */
+import type { NodeAPI } from "node-red";
+import { Model, RnnLayer } from "../../src";
+import type { PreparedRun } from "../../src";
+import { findApi, LayerNodeApi } from "./apis";
+import { buildLayer, LayerConfig, layerFits, readLayerConfig } from "./layerConfig";
+import type { RunRecord } from "./runs";
+import { errorMessage } from "./runtime";
+
+export interface CompiledLayer {
+  id: string;
+  name: string;
+  config: LayerConfig;
+}
+
+/** Where the weights of a compiled model came from. */
+export type WeightsFrom = "file" | "last" | "layers" | "fresh";
+
+export interface CompiledChain {
+  model: Model;
+  layers: CompiledLayer[];
+  from: WeightsFrom;
+  /** A resumed model file was there but does not fit this chain. */
+  fileMismatch: boolean;
+}
+
+export interface WeightCandidates {
+  /** Read from the model file at deploy and not used by a run yet (Resume on). */
+  file: Model | null;
+  /** The trainer's last model, and the layer node ids of the chain it was trained for. */
+  last: Model | null;
+  lastIds: string[];
+}
+
+/**
+ * Builds the model a run message describes. Weights, in this order: the model file's when it
+ * fits (the first run after a deploy continues from it); the trainer's last model when it fits
+ * the same chain; the layer nodes' current weights when they all fit; else a fresh
+ * initialisation from each layer's seed and init, the same weights the layer node would build.
+ */
+export function compileChain(RED: NodeAPI, record: RunRecord, data: PreparedRun, candidates: WeightCandidates, shapeError: (message: string) => string): CompiledChain {
+  if (record.layers.length === 0) throw new Error("this run message passed no rnn layer: wire rnn sequence → rnn layer(s) → rnn loss → rnn trainer");
+  if (!record.loss) throw new Error("this run message passed no rnn loss node: wire rnn layer(s) → rnn loss → rnn trainer");
+  const layers: CompiledLayer[] = record.layers.map((l) => {
+    const label = `rnn layer "${l.name || l.id}"`;
+    if (!findApi<LayerNodeApi>(RED, l.id, "rnn-layer")) throw new Error(`${label} of this run message is not a deployed rnn layer node`);
+    try {
+      return { id: l.id, name: l.name, config: readLayerConfig(l.settings) };
+    } catch (e) {
+      throw new Error(`${label}: ${errorMessage(e)}`);
+    }
+  });
+  const inputSize = data.inputSize;
+  const widths: number[] = [];
+  let width = inputSize;
+  for (const l of layers) {
+    widths.push(width);
+    width = l.config.projection ? l.config.outputSize : l.config.hiddenSize;
+  }
+  const w = data.window;
+  if (width !== data.outputSize) {
+    const last = layers[layers.length - 1];
+    const what = w.direct ? `${w.targets.length} target(s) (${w.targets.join(", ")}) × ${w.horizon} steps ahead (direct)` : `${w.targets.length} target(s) (${w.targets.join(", ")})`;
+    const fix = last.config.projection ? `set its output size to ${data.outputSize}` : `tick "Projection" on it, with output size ${data.outputSize}`;
+    throw new Error(shapeError(`the last rnn layer "${last.name || last.id}" emits ${width} value(s) per step but the series has ${what}: ${fix}`));
+  }
+  const fits = (m: Model | null): m is Model => !!m && m.inputSize === inputSize && m.layers.length === layers.length && layers.every((l, k) => layerFits(m.layers[k], l.config, widths[k]));
+  const live = layers.map((l) => findApi<LayerNodeApi>(RED, l.id, "rnn-layer")?.getLayer() ?? null);
+  let chosen: RnnLayer[];
+  let from: WeightsFrom;
+  if (fits(candidates.file)) {
+    chosen = candidates.file.layers.map((l) => l.clone());
+    from = "file";
+  } else if (fits(candidates.last) && candidates.lastIds.join() === layers.map((l) => l.id).join()) {
+    chosen = candidates.last.layers.map((l) => l.clone());
+    from = "last";
+  } else if (live.every((l, k) => l !== null && layerFits(l, layers[k].config, widths[k]))) {
+    chosen = live.map((l) => (l as RnnLayer).clone());
+    from = "layers";
+  } else {
+    chosen = layers.map((l, k) => buildLayer(l.config, widths[k]));
+    from = "fresh";
+  }
+  const model = new Model(inputSize, chosen, { scaler: data.scaler, window: data.window, transform: data.transform, intervals: null, training: null });
+  return { model, layers, from, fileMismatch: candidates.file !== null && from !== "file" };
+}

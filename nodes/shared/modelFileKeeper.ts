@@ -1,0 +1,84 @@
+/**
+ * A trainer's model file: read once at deploy, written atomically one save after the other, and
+ * never written over when it could not be read (a newer format, a hand edit gone wrong…): the
+ * user's file is kept until they move it away.
+ */
+import { loadModelFile, Model, saveModelFile } from "../../src";
+import { errorMessage } from "./runtime";
+
+export interface KeeperReports {
+  /** A line for the log (the final save) or the debug log (saves during a run). */
+  saved(path: string, reason: string, final: boolean): void;
+  /** A save failed, or was refused because the file could not be read. */
+  saveFailed(message: string): void;
+  warn(message: string): void;
+}
+
+export class ModelFileKeeper {
+  /** Why the file could not be read at deploy; while set, it is never written over. */
+  private unreadable: string | null = null;
+  private unreadableReported = false;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(readonly path: string | null, private readonly reports: KeeperReports) {}
+
+  /** The saves queued so far, done (whatever their outcome). */
+  get settled(): Promise<void> {
+    return this.saving;
+  }
+
+  /** Why the file is kept as it is, or null when it may be written. */
+  get refusal(): string | null {
+    return this.unreadable === null ? null : `not saving over ${this.path}: it could not be read when the flow started (${this.unreadable}); move it away or choose another model file, then deploy again`;
+  }
+
+  /**
+   * Reads the file. Resolves with the model, or null when there is none yet; rejects with a
+   * message naming the file when it exists and cannot be used (and remembers it: see `refusal`).
+   */
+  load(): Promise<Model | null> {
+    const path = this.path;
+    if (!path) return Promise.resolve(null);
+    return loadModelFile(path).then(
+      (loaded) => {
+        const model = Model.fromJSON(loaded.model);
+        if (loaded.warning) this.reports.warn(loaded.warning);
+        return model;
+      },
+      (e: NodeJS.ErrnoException) => {
+        if (e && e.code === "ENOENT") return null; // nothing saved yet: a fresh start
+        const message = errorMessage(e);
+        this.unreadable = message.includes(path) ? message : `${path}: ${message}`;
+        throw new Error(this.unreadable);
+      },
+    );
+  }
+
+  /** Queues an atomic save of `model` as it stands now; resolves true once written. */
+  save(model: Model | null, reason: string, final = true): Promise<boolean> {
+    const path = this.path;
+    if (!path) return Promise.resolve(false);
+    const refusal = this.refusal;
+    if (refusal !== null) {
+      if (!this.unreadableReported) this.reports.saveFailed(refusal);
+      this.unreadableReported = true;
+      return Promise.resolve(false);
+    }
+    if (!model || !model.scaler) return Promise.resolve(false);
+    // The weights as they are now: a save waiting for the one before it must not see later epochs.
+    const json = model.toJSON();
+    json.training = { ...(json.training ?? {}), savedAt: new Date().toISOString(), savedBecause: reason };
+    const result = this.saving.then(() => saveModelFile(path, json)).then(
+      () => {
+        this.reports.saved(path, reason, final);
+        return true;
+      },
+      (e: unknown) => {
+        this.reports.saveFailed(errorMessage(e));
+        return false;
+      },
+    );
+    this.saving = result.then(() => undefined);
+    return result;
+  }
+}
