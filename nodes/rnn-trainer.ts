@@ -294,7 +294,8 @@ export = function register(RED: NodeAPI): void {
     }
 
     function onEpoch(r: TrainRun, info: EpochInfo): void {
-      if (closed || run !== r) return;
+      // An epoch the workers finished just before a reset closed them: the reset has the last word.
+      if (closed || run !== r || r.ending?.reset) return;
       r.epoch = info.epoch;
       version++;
       const baselines = r.ticket.data.baselines ?? null;
