@@ -13,7 +13,7 @@ import { Scaler, ScalerKind, SCALER_KINDS } from "./scaler";
 import { detectSeason } from "./season";
 import { RowSplit, splitRows, TooFewRowsError } from "./split";
 import { autoCalendar, calendarValues, CALENDAR_FEATURES, checkTimes, fillGaps, GapPolicy, GAP_POLICIES, splitTimes } from "./time";
-import { chooseDifferencing, DIFFERENCINGS, MAX_SEASON, tableLead, transformRows, transformRowsDirect } from "./transform";
+import { chooseDifferencing, DIFFERENCINGS, MAX_SEASON, transformRows, transformRowsDirect } from "./transform";
 import { cutWindow, TargetMode, TARGET_MODES, Windows } from "./windows";
 import { MAX_TENSOR_ELEMENTS } from "./batches";
 import { Baselines, measureBaselines } from "./baselines";
