@@ -106,17 +106,17 @@ export = function register(RED: NodeAPI): void {
         }
         if (config.stateful) {
           const s = states.touch(topic);
-          if (s && s.length === packed.B * layer.hiddenSize) h0 = s;
+          if (s && s.length === packed.B * layer.stateSize) h0 = s;
           // A state holds one row per sequence: another batch size cannot continue it. Say so
           // rather than start from zeros silently.
-          else if (s) node.warn(t("warnings.stateReset", { topic: topic || "(no topic)", was: s.length / layer.hiddenSize, now: packed.B }));
+          else if (s) node.warn(t("warnings.stateReset", { topic: topic || "(no topic)", was: s.length / layer.stateSize, now: packed.B }));
         }
         const fwd = fastBackend.forward(layer, packed.data, packed.B, packed.T, h0);
         // A NaN would travel on, and in stateful mode it would stick to the topic for good.
-        if (!allFinite([fwd.y, fwd.hT])) {
+        if (!allFinite([fwd.y, fwd.state])) {
           throw new Error(t("errors.badPayload", { message: "the outputs overflowed to non-finite values (inputs far larger than this layer's weights can take); the state was left as it was" }));
         }
-        if (config.stateful) states.set(topic, fwd.hT);
+        if (config.stateful) states.set(topic, fwd.state);
         const out = unpackOutputs(fwd.y, packed, layer.outputSize);
         msg.payload = depth === 3 ? out : depth === 2 ? out[0] : out[0].map((step) => (step.length === 1 ? step[0] : step));
         showSummary();

@@ -1,11 +1,13 @@
 /**
- * The core of node-red-rnn: Elman RNN layers, BPTT, losses, optimizers, data helpers and the
+ * The core of node-red-rnn: recurrent layers (pluggable cells, src/cells), BPTT, losses, optimizers, data helpers and the
  * model file. Nothing here depends on Node-RED.
  */
 export * from "./types";
 export { Random } from "./random";
 export * from "./initializers";
-export { RnnLayer, weightShapes } from "./layer";
+export { RnnLayer, layerShapes, weightShapes } from "./layer";
+export { CELL_NAMES, DEFAULT_CELL, getCell } from "./cells";
+export type { Cell, CellKernel, CellForward, ParamShape, Params } from "./cells";
 export type { LayerParams, LayerInit, LayerOptions } from "./layer";
 export { fastBackend, getBackend } from "./backends";
 export type { LayerBackend, ForwardResult, BackwardOptions } from "./backends";

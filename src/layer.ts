@@ -1,20 +1,16 @@
-import { initialize, InitializerName } from "./initializers";
+import { Cell, cellOfFileType, DEFAULT_CELL, getCell, ParamShape, Params } from "./cells";
+import { InitializerName } from "./initializers";
+import { outputActivationOf, projectionInit, projectionShapes } from "./projection";
 import { Random } from "./random";
-import { HiddenActivation, LayerJSON, LayerSpec, OutputActivation, WeightName } from "./types";
+import { CellName, HiddenActivation, LayerJSON, LayerSpec, OutputActivation } from "./types";
 
-/** One layer's parameters, row-major Float64Arrays; rows are output units (W_xh is H×I). */
-export interface LayerParams {
-  W_xh: Float64Array;
-  W_hh: Float64Array;
-  b_h: Float64Array;
-  W_hy: Float64Array | null;
-  b_y: Float64Array | null;
-}
+/** One layer's parameters by name (the cell's, then the projection's W_hy and b_y), row-major. */
+export type LayerParams = Params;
 
 export interface LayerInit {
-  /** Initialiser of W_xh and W_hy (default glorotUniform). */
+  /** Initialiser of the input weights and of W_hy (default glorotUniform). */
   input?: InitializerName;
-  /** Initialiser of W_hh (default orthogonal; identity suits relu). */
+  /** Initialiser of the recurrent weights (default orthogonal; identity suits relu). */
   recurrent?: InitializerName;
   /** Gain applied by the recurrent initialiser (default 1). */
   recurrentGain?: number;
@@ -25,54 +21,61 @@ export interface LayerOptions extends LayerInit {
   rng?: Random;
 }
 
-/** Shape of each named weight for a spec: [rows, cols] (cols = 1 marks a vector). */
-export function weightShapes(spec: LayerSpec): Partial<Record<WeightName, [number, number]>> {
-  const { inputSize: I, hiddenSize: H } = spec;
-  const shapes: Partial<Record<WeightName, [number, number]>> = { W_xh: [H, I], W_hh: [H, H], b_h: [H, 1] };
-  if (spec.outputSize !== undefined) {
-    shapes.W_hy = [spec.outputSize, H];
-    shapes.b_y = [spec.outputSize, 1];
-  }
+/** Every parameter of a layer spec in order: the cell's, then the projection's. */
+export function layerShapes(spec: Readonly<LayerSpec>): ParamShape[] {
+  return [...getCell(spec.cell).shapes(spec), ...projectionShapes(spec)];
+}
+
+/** Shape of each named weight for a spec: [rows, cols]. */
+export function weightShapes(spec: LayerSpec): Record<string, [number, number]> {
+  const shapes: Record<string, [number, number]> = {};
+  for (const s of layerShapes(spec)) shapes[s.name] = [s.rows, s.cols];
   return shapes;
 }
 
 /**
- * An Elman layer: h_t = f(W_xh x_t + W_hh h_{t-1} + b_h), and, with an output projection,
- * y_t = g(W_hy h_t + b_y). Without the projection the layer emits h_t, so layers stack.
+ * A recurrent layer: a cell run over time (src/cells; Elman by default) and, when the spec has an
+ * output size, the projection y_t = g(W_hy h_t + b_y). Without the projection the layer emits h_t,
+ * so layers stack. The layer knows its parameters only by the names its cell and projection give.
  */
 export class RnnLayer {
   readonly spec: Readonly<LayerSpec>;
+  readonly cell: Cell;
   readonly params: LayerParams;
+  private readonly shapeList: readonly ParamShape[];
 
   constructor(spec: LayerSpec, params: LayerParams) {
     this.spec = Object.freeze({ ...spec });
+    this.cell = getCell(spec.cell);
+    this.shapeList = layerShapes(this.spec);
+    for (const s of this.shapeList) {
+      const w = params[s.name];
+      if (!(w instanceof Float64Array) || w.length !== s.rows * s.cols) {
+        throw new Error(`${s.name}: expected ${s.rows}×${s.cols} values, got ${w instanceof Float64Array ? w.length : typeof w}`);
+      }
+    }
     this.params = params;
   }
 
   static create(spec: LayerSpec, options: LayerOptions = {}): RnnLayer {
     const rng = options.rng ?? new Random(options.seed ?? 1);
-    const { inputSize: I, hiddenSize: H } = spec;
-    const recurrent = options.recurrent ?? (spec.activation === "relu" ? "identity" : "orthogonal");
-    const input = options.input ?? "glorotUniform";
-    const params: LayerParams = {
-      W_xh: initialize(input, H, I, rng),
-      W_hh: initialize(recurrent, H, H, rng, options.recurrentGain ?? 1),
-      b_h: new Float64Array(H),
-      W_hy: null,
-      b_y: null,
-    };
-    if (spec.outputSize !== undefined) {
-      params.W_hy = initialize(input, spec.outputSize, H, rng);
-      params.b_y = new Float64Array(spec.outputSize);
-    }
+    // The cell draws first, then the projection: a seed gives the same weights as it always has.
+    const params = { ...getCell(spec.cell).init(spec, rng, options), ...projectionInit(spec, rng, options.input) };
     return new RnnLayer(spec, params);
   }
 
+  get cellName(): CellName {
+    return this.cell.name;
+  }
   get inputSize(): number {
     return this.spec.inputSize;
   }
   get hiddenSize(): number {
     return this.spec.hiddenSize;
+  }
+  /** Numbers of state one sequence carries from step to step (h, and c for a cell that has it). */
+  get stateSize(): number {
+    return this.cell.stateSize(this.spec);
   }
   get hasOutput(): boolean {
     return this.spec.outputSize !== undefined;
@@ -85,40 +88,35 @@ export class RnnLayer {
     return this.spec.activation;
   }
   get outputActivation(): OutputActivation {
-    return this.spec.outputActivation ?? "linear";
+    return outputActivationOf(this.spec);
   }
 
-  /** Parameter names in a fixed order (the order optimizers and gradients use). */
-  names(): WeightName[] {
-    return this.hasOutput ? ["W_xh", "W_hh", "b_h", "W_hy", "b_y"] : ["W_xh", "W_hh", "b_h"];
+  /** Every parameter's name and shape, in the fixed order optimizers and gradients use. */
+  shapes(): readonly ParamShape[] {
+    return this.shapeList;
+  }
+
+  /** Parameter names in that order. */
+  names(): string[] {
+    return this.shapeList.map((s) => s.name);
   }
 
   /** The parameter arrays in `names()` order. */
   list(): Float64Array[] {
-    return this.names().map((n) => this.params[n] as Float64Array);
+    return this.shapeList.map((s) => this.params[s.name]);
   }
 
   /** Zero-filled arrays with the shapes of this layer's parameters (for gradients). */
   zeros(): LayerParams {
-    const p = this.params;
-    return {
-      W_xh: new Float64Array(p.W_xh.length),
-      W_hh: new Float64Array(p.W_hh.length),
-      b_h: new Float64Array(p.b_h.length),
-      W_hy: p.W_hy ? new Float64Array(p.W_hy.length) : null,
-      b_y: p.b_y ? new Float64Array(p.b_y.length) : null,
-    };
+    const out: LayerParams = {};
+    for (const s of this.shapeList) out[s.name] = new Float64Array(s.rows * s.cols);
+    return out;
   }
 
   clone(): RnnLayer {
-    const p = this.params;
-    return new RnnLayer({ ...this.spec }, {
-      W_xh: p.W_xh.slice(),
-      W_hh: p.W_hh.slice(),
-      b_h: p.b_h.slice(),
-      W_hy: p.W_hy ? p.W_hy.slice() : null,
-      b_y: p.b_y ? p.b_y.slice() : null,
-    });
+    const out: LayerParams = {};
+    for (const s of this.shapeList) out[s.name] = this.params[s.name].slice();
+    return new RnnLayer({ ...this.spec }, out);
   }
 
   /** Copies another layer's weights into this one (same spec). */
@@ -135,41 +133,44 @@ export class RnnLayer {
   }
 
   toJSON(): LayerJSON {
-    const shapes = weightShapes(this.spec);
-    const weights: Record<string, number[] | number[][]> = {};
-    for (const name of this.names()) {
-      const [rows, cols] = shapes[name] as [number, number];
-      weights[name] = name.startsWith("b_") ? Array.from(this.params[name] as Float64Array) : toRows(this.params[name] as Float64Array, rows, cols);
-    }
     const json: LayerJSON = {
-      type: "rnn",
+      type: this.cell.fileType,
       hiddenSize: this.spec.hiddenSize,
-      activation: this.spec.activation,
-      weights: weights as unknown as LayerJSON["weights"],
-    };
+      ...this.cell.writeFields(this.spec),
+    } as LayerJSON;
     if (this.hasOutput) {
       json.outputSize = this.spec.outputSize;
       json.outputActivation = this.outputActivation;
     }
+    json.weights = paramsToNested(this.shapeList, this.params);
     return json;
   }
 
-  /** Builds a layer from an already validated model-file entry. */
+  /** Builds a layer from an already validated model-file entry (src/modelFile.ts). */
   static fromJSON(json: LayerJSON, inputSize: number): RnnLayer {
+    const cell = cellOfFileType(json.type);
+    if (!cell) throw new Error(`unknown layer type ${JSON.stringify(json.type)}`);
     const spec: LayerSpec = { inputSize, hiddenSize: json.hiddenSize, activation: json.activation };
+    // The default cell is left implicit, so an Elman spec reads as it always has.
+    if (cell.name !== DEFAULT_CELL) spec.cell = cell.name;
     if (json.outputSize !== undefined) {
       spec.outputSize = json.outputSize;
       spec.outputActivation = json.outputActivation ?? "linear";
     }
-    const w = json.weights;
-    return new RnnLayer(spec, {
-      W_xh: Float64Array.from(w.W_xh.flat()),
-      W_hh: Float64Array.from(w.W_hh.flat()),
-      b_h: Float64Array.from(w.b_h),
-      W_hy: w.W_hy ? Float64Array.from(w.W_hy.flat()) : null,
-      b_y: w.b_y ? Float64Array.from(w.b_y) : null,
-    });
+    const params: LayerParams = {};
+    for (const s of layerShapes(spec)) {
+      const w = json.weights[s.name];
+      params[s.name] = Float64Array.from(s.vector ? (w as number[]) : (w as number[][]).flat());
+    }
+    return new RnnLayer(spec, params);
   }
+}
+
+/** Flat parameters (or gradients) as the model file's nested arrays: vectors flat, matrices as rows. */
+export function paramsToNested(shapes: readonly ParamShape[], p: LayerParams): Record<string, number[] | number[][]> {
+  const out: Record<string, number[] | number[][]> = {};
+  for (const s of shapes) out[s.name] = s.vector ? Array.from(p[s.name]) : toRows(p[s.name], s.rows, s.cols);
+  return out;
 }
 
 export function toRows(flat: Float64Array, rows: number, cols: number): number[][] {

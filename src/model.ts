@@ -1,14 +1,16 @@
 import { ForwardResult, LayerBackend } from "./backends/backend";
 import { getBackend } from "./backends";
-import { LayerInit, LayerParams, RnnLayer, toRows, weightShapes } from "./layer";
+import { LayerInit, LayerParams, paramsToNested, RnnLayer } from "./layer";
 import { computeLoss, LossOptions } from "./losses";
 import { MODEL_VERSION, validateModelJSON } from "./modelFile";
 import { Random } from "./random";
 import { LocalWork } from "./localWork";
 import { isEmptyData, toPackedData, TrainingData } from "./packedData";
 import { checkFitOptions, FitOptions, FitResult, fitLength, LoopEvent, runToEnd, trainingLoop, trainingSummary } from "./trainingLoop";
+import { DEFAULT_CELL } from "./cells";
 import {
   BackendName,
+  CellName,
   HiddenActivation,
   IntervalsJSON,
   LayerSpec,
@@ -26,6 +28,8 @@ import {
 import { fromTensorInput, isMatrixLike, MatrixLike, packInputs, packTargets, toMatrixOutput, unpackOutputs } from "./tensors";
 
 export interface ModelLayerConfig extends LayerInit {
+  /** The recurrent cell (default Elman). */
+  cell?: CellName;
   hiddenSize: number;
   activation?: HiddenActivation;
   outputSize?: number;
@@ -44,7 +48,7 @@ export interface GradientOptions extends LossOptions {
   /** Truncated BPTT window (0 = full). */
   truncate?: number;
   backend?: BackendName;
-  /** Initial states per layer (B×H each), for stateful use. */
+  /** Initial states per layer (B×S each, S = the layer's stateSize), for stateful use. */
   states?: (Float64Array | null)[];
 }
 
@@ -67,7 +71,7 @@ export interface ModelExtras {
   training?: TrainingJSON | null;
 }
 
-/** A stack of Elman layers plus what is needed to use it on real data (scaler, window). */
+/** A stack of recurrent layers plus what is needed to use it on real data (scaler, window). */
 export class Model {
   readonly inputSize: number;
   readonly layers: RnnLayer[];
@@ -101,6 +105,7 @@ export class Model {
     if (!Number.isInteger(width) || width < 1) throw new Error(`inputSize must be a positive integer, got ${width}`);
     const layers = config.layers.map((c) => {
       const spec: LayerSpec = { inputSize: width, hiddenSize: c.hiddenSize, activation: c.activation ?? "tanh" };
+      if (c.cell !== undefined && c.cell !== DEFAULT_CELL) spec.cell = c.cell;
       if (c.outputSize !== undefined) {
         spec.outputSize = c.outputSize;
         spec.outputActivation = c.outputActivation ?? "linear";
@@ -268,12 +273,5 @@ export class Model {
 
 /** A layer's flat gradients as the nested arrays of the model file. */
 export function paramsToJSON(layer: RnnLayer, p: LayerParams): LayerWeightsJSON {
-  const shapes = weightShapes(layer.spec);
-  const out: Record<string, number[] | number[][]> = {};
-  for (const name of layer.names()) {
-    const [rows, cols] = shapes[name] as [number, number];
-    const arr = p[name] as Float64Array;
-    out[name] = name.startsWith("b_") ? Array.from(arr) : toRows(arr, rows, cols);
-  }
-  return out as unknown as LayerWeightsJSON;
+  return paramsToNested(layer.shapes(), p);
 }

@@ -7,20 +7,20 @@
  * into the runtime. Every error names the field a user has to look at.
  */
 import {
-  HIDDEN_ACTIVATIONS,
-  HiddenActivation,
   IntervalsJSON,
   LayerJSON,
+  LayerSpec,
   LayerWeightsJSON,
   ModelJSON,
   OUTPUT_ACTIVATIONS,
-  OutputActivation,
   ScalerJSON,
   TrainingJSON,
   TransformJSON,
   WindowJSON,
 } from "./types";
 import { CALENDAR_FEATURES as CALENDAR } from "./data/time";
+import { Cell, CELL_FILE_TYPES, cellOfFileType, DEFAULT_CELL } from "./cells";
+import { layerShapes } from "./layer";
 import { DIFFERENCINGS } from "./data/transform";
 
 export const MODEL_FORMAT = "node-red-rnn/model";
@@ -85,7 +85,8 @@ const TOP_LEVEL_KEYS_V1 = ["format", "version", "inputSize", "layers", "scaler",
 const TOP_LEVEL_KEYS = [...TOP_LEVEL_KEYS_V1, "transform", "intervals"];
 const TRANSFORM_KEYS = ["difference", "season", "calendar", "step"];
 const INTERVALS_KEYS = ["method", "levels", "halfWidth", "coverage", "origins"];
-const LAYER_KEYS = ["type", "hiddenSize", "activation", "outputSize", "outputActivation", "weights"];
+// The frame every layer has; each cell adds its own keys (src/cells, `fileKeys`).
+const LAYER_KEYS = ["type", "hiddenSize", "outputSize", "outputActivation", "weights"];
 const SCALER_KEYS = ["kind", "features", "targets"];
 const SCALER_KINDS: readonly ScalerJSON["kind"][] = ["none", "minmax", "zscore"];
 const COLUMNS_KEYS = ["offset", "scale"];
@@ -197,11 +198,8 @@ function copyMatrix(value: unknown, field: string, rows: number, cols: number, r
 interface LayerHeader {
   json: Plain;
   field: string;
-  inputSize: number;
-  hiddenSize: number;
-  activation: HiddenActivation;
-  outputSize?: number;
-  outputActivation?: OutputActivation;
+  cell: Cell;
+  spec: LayerSpec;
   weights: Plain;
 }
 
@@ -209,57 +207,66 @@ interface LayerHeader {
 function checkLayerHeader(value: unknown, index: number, inputSize: number): LayerHeader {
   const field = `layers[${index}]`;
   const json = expectObject(value, field);
-  checkKeys(json, field, LAYER_KEYS);
-  requireKeys(json, field, ["type", "hiddenSize", "activation", "weights"]);
-  if (json.type !== "rnn") fail(`${field}.type`, `expected "rnn" (got ${describe(json.type)})`);
+  const cell = cellOfFileType(own(json, "type"));
+  if (!cell) fail(`${field}.type`, `expected ${CELL_FILE_TYPES.map((t) => `"${t}"`).join(" or ")} (got ${describe(own(json, "type"))})`);
+  checkKeys(json, field, [...LAYER_KEYS, ...cell.fileKeys]);
+  requireKeys(json, field, ["type", "hiddenSize", ...cell.fileKeys, "weights"]);
   const hiddenSize = positiveInteger(json.hiddenSize, `${field}.hiddenSize`, LIMITS.maxHiddenSize);
-  const activation = oneOf(json.activation, `${field}.activation`, HIDDEN_ACTIVATIONS);
-  const header: LayerHeader = { json, field, inputSize, hiddenSize, activation, weights: {} };
+  // The cell reads its own fields (Elman: activation), with the same checks as the frame's.
+  const fields = cell.readFields({
+    oneOf: (key, allowed) => oneOf(json[key], `${field}.${key}`, allowed),
+    flag: (key) => {
+      const v = own(json, key);
+      if (v !== undefined && typeof v !== "boolean") fail(`${field}.${key}`, `expected true or false (got ${describe(v)})`);
+      return v as boolean | undefined;
+    },
+  });
+  const spec = { inputSize, hiddenSize, activation: "tanh", ...fields } as LayerSpec;
+  if (cell.name !== DEFAULT_CELL) spec.cell = cell.name;
   if (own(json, "outputSize") !== undefined) {
-    header.outputSize = positiveInteger(json.outputSize, `${field}.outputSize`, LIMITS.maxOutputSize);
+    spec.outputSize = positiveInteger(json.outputSize, `${field}.outputSize`, LIMITS.maxOutputSize);
     if (own(json, "outputActivation") !== undefined) {
-      header.outputActivation = oneOf(json.outputActivation, `${field}.outputActivation`, OUTPUT_ACTIVATIONS);
+      spec.outputActivation = oneOf(json.outputActivation, `${field}.outputActivation`, OUTPUT_ACTIVATIONS);
     }
   } else if (own(json, "outputActivation") !== undefined) {
     fail(`${field}.outputActivation`, "only allowed together with outputSize (the layer has no output projection)");
   }
   const weights = expectObject(json.weights, `${field}.weights`);
-  const expected = header.outputSize !== undefined ? ["W_xh", "W_hh", "b_h", "W_hy", "b_y"] : ["W_xh", "W_hh", "b_h"];
+  const expected = layerShapes(spec).map((s) => s.name);
+  const projection = ["W_hy", "b_y"];
   checkKeys(weights, `${field}.weights`, null);
   for (const key of Object.keys(weights)) {
     if (!expected.includes(key)) {
-      const why = key === "W_hy" || key === "b_y" ? "present but the layer has no outputSize" : `unexpected key (expected ${expected.join(", ")})`;
+      const why = projection.includes(key) && spec.outputSize === undefined ? "present but the layer has no outputSize" : `unexpected key (expected ${expected.join(", ")})`;
       fail(`${field}.weights.${key}`, why);
     }
   }
   requireKeys(weights, `${field}.weights`, expected);
-  header.weights = weights;
-  return header;
+  return { json, field, cell, spec, weights };
 }
 
 function parameterCount(h: LayerHeader): number {
-  const H = h.hiddenSize;
-  const O = h.outputSize ?? 0;
-  return H * h.inputSize + H * H + H + O * H + O;
+  let n = 0;
+  for (const s of layerShapes(h.spec)) n += s.rows * s.cols;
+  return n;
 }
 
 function copyLayer(h: LayerHeader, index: number): LayerJSON {
-  const { field, inputSize: I, hiddenSize: H } = h;
+  const { field, spec } = h;
   const w = h.weights;
   const from = index === 0 ? " (the model's inputSize)" : ` (what layer ${index - 1} emits)`;
+  const why = (meaning: string): string => (meaning === "input" ? from : ` (${meaning})`);
   const at = `${field}.weights`;
-  const weights: LayerWeightsJSON = {
-    W_xh: copyMatrix(w.W_xh, `${at}.W_xh`, H, I, " (hiddenSize)", from),
-    W_hh: copyMatrix(w.W_hh, `${at}.W_hh`, H, H, " (hiddenSize)", " (hiddenSize)"),
-    b_h: copyVector(w.b_h, `${at}.b_h`, H, " (hiddenSize)"),
-  };
-  const layer: LayerJSON = { type: "rnn", hiddenSize: H, activation: h.activation } as LayerJSON;
-  if (h.outputSize !== undefined) {
-    const O = h.outputSize;
-    weights.W_hy = copyMatrix(w.W_hy, `${at}.W_hy`, O, H, " (outputSize)", " (hiddenSize)");
-    weights.b_y = copyVector(w.b_y, `${at}.b_y`, O, " (outputSize)");
-    layer.outputSize = O;
-    if (h.outputActivation !== undefined) layer.outputActivation = h.outputActivation;
+  const weights: LayerWeightsJSON = {};
+  for (const s of layerShapes(spec)) {
+    weights[s.name] = s.vector
+      ? copyVector(w[s.name], `${at}.${s.name}`, s.rows, why(s.meaning[0]))
+      : copyMatrix(w[s.name], `${at}.${s.name}`, s.rows, s.cols, why(s.meaning[0]), why(s.meaning[1]));
+  }
+  const layer = { type: h.cell.fileType, hiddenSize: spec.hiddenSize, ...h.cell.writeFields(spec) } as LayerJSON;
+  if (spec.outputSize !== undefined) {
+    layer.outputSize = spec.outputSize;
+    if (spec.outputActivation !== undefined) layer.outputActivation = spec.outputActivation;
   }
   // Sizes first and the bulky weights last, so the head of a file reads as its summary.
   layer.weights = weights;
@@ -472,7 +479,7 @@ export function validateModelJSON(obj: unknown): ModelJSON {
     const h = checkLayerHeader(layersIn[k], k, width);
     parameters += parameterCount(h);
     headers.push(h);
-    width = h.outputSize ?? h.hiddenSize;
+    width = h.spec.outputSize ?? h.spec.hiddenSize;
   }
   if (parameters > LIMITS.maxParameters) {
     fail("layers", `${parameters} parameters in all exceed the limit ${LIMITS.maxParameters}`);

@@ -15,21 +15,19 @@ export type Tensor3 = number[][][];
 /** Targets: a whole step or a single entry may be `null`, meaning "no loss here". */
 export type Target3 = (ReadonlyArray<number | null> | null)[][];
 
-/** Names of one layer's parameters, as in the model file. Rows are output units. */
-export type WeightName = "W_xh" | "W_hh" | "b_h" | "W_hy" | "b_y";
-export const WEIGHT_NAMES: readonly WeightName[] = ["W_xh", "W_hh", "b_h", "W_hy", "b_y"];
+/** The recurrent cells a layer can run (src/cells). */
+export type CellName = "elman";
 
-/** Weights as they appear in the model file: matrices as row arrays, vectors as arrays. */
-export interface LayerWeightsJSON {
-  W_xh: number[][];
-  W_hh: number[][];
-  b_h: number[];
-  W_hy?: number[][];
-  b_y?: number[];
-}
+/**
+ * Weights as they appear in the model file, by the names the layer's cell and projection give
+ * them (Elman: W_xh, W_hh, b_h; the projection: W_hy, b_y): matrices as row arrays, vectors flat.
+ */
+export type LayerWeightsJSON = Record<string, number[] | number[][]>;
 
-/** Hyper-parameters of one Elman layer (everything but the weights). */
+/** Hyper-parameters of one recurrent layer (everything but the weights). */
 export interface LayerSpec {
+  /** The cell run over time; absent means Elman. */
+  cell?: CellName;
   inputSize: number;
   hiddenSize: number;
   activation: HiddenActivation;
@@ -39,7 +37,8 @@ export interface LayerSpec {
 }
 
 export interface LayerJSON {
-  type: "rnn";
+  /** The cell, as the file names it ("rnn" is Elman, as in version 1). */
+  type: string;
   hiddenSize: number;
   activation: HiddenActivation;
   outputSize?: number;

@@ -297,7 +297,7 @@ describe("reference backend: forward", function () {
           const H = layer.hiddenSize;
           const lastStates = new Float64Array(B * H);
           for (let b = 0; b < B; b++) lastStates.set(plain.hs.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
-          assertAllClose(fwd.hT, lastStates, 1e-12, `${label} hT`);
+          assertAllClose(fwd.state, lastStates, 1e-12, `${label} hT`);
         }
       }
     }
@@ -313,7 +313,7 @@ describe("reference backend: forward", function () {
     const withH0 = referenceBackend.forward(layer, x, B, T, h0);
     const withZeros = referenceBackend.forward(layer, x, B, T, null);
     assert.ok(maxAbsDifference(withH0.y, withZeros.y) > 1e-3, "h0 changed y");
-    assert.ok(maxAbsDifference(withH0.hT, withZeros.hT) > 1e-3, "h0 changed hT");
+    assert.ok(maxAbsDifference(withH0.state, withZeros.state) > 1e-3, "h0 changed hT");
 
     const { W_xh, W_hh, b_h, W_hy, b_y } = layer.params;
     const matVec = (W, v) => Array.from({ length: W.length / v.length }, (_, r) => dot(W.subarray(r * v.length, (r + 1) * v.length), v));
@@ -328,7 +328,7 @@ describe("reference backend: forward", function () {
       const h_1 = plus(matVec(W_xh, x1), matVec(W_hh, h_0), Array.from(b_h)).map(Math.tanh);
       const y_1 = sig(plus(matVec(W_hy, h_1), Array.from(b_y)));
       assertAllClose(withH0.y.subarray(b * T * 2, (b * T + 2) * 2), [...y_0, ...y_1], 1e-14, `row ${b} y`);
-      assertAllClose(withH0.hT.subarray(b * 3, (b + 1) * 3), h_1, 1e-14, `row ${b} hT`);
+      assertAllClose(withH0.state.subarray(b * 3, (b + 1) * 3), h_1, 1e-14, `row ${b} hT`);
     }
   });
 });
@@ -358,12 +358,34 @@ describe("reference backend: the LayerBackend contract", function () {
     const kase = makeCase(spec("tanh", "linear"));
     const { layer, x, B, T, c } = kase;
     assert.throws(() => referenceBackend.forward(layer, x.subarray(1), B, T), /x has 15 entries, expected 16/);
-    assert.throws(() => referenceBackend.forward(layer, x, B, T, new Float64Array(5)), /h0 has 5 entries, expected 6/);
+    assert.throws(() => referenceBackend.forward(layer, x, B, T, new Float64Array(5)), /initial state has 5 entries, expected 6/);
     const fwd = referenceBackend.forward(layer, x, B, T);
     assert.throws(() => referenceBackend.backward(layer, fwd, c.subarray(2), layer.zeros()), /dY has 14 entries, expected 16/);
     const foreign = { ...fwd, cache: {} };
     assert.throws(() => referenceBackend.backward(layer, foreign, c, layer.zeros()), /reference backend's forward/);
   });
+});
+
+describe("both backends: the weight rule", function () {
+  // The rule of LayerBackend.backward: the weights may not change between forward and backward.
+  // Broken, the fast kernel would differentiate with the new weights and the reference one with
+  // the old: both must refuse instead, and an unchanged layer must still be accepted.
+  for (const backend of [fastBackend, referenceBackend]) {
+    it(`${backend.name}: backward refuses a layer whose weights changed after forward`, function () {
+      const kase = makeCase(spec("tanh", "linear"));
+      const { layer, x, B, T, c } = kase;
+      const fwd = backend.forward(layer, x, B, T);
+      backend.backward(layer, fwd, c, layer.zeros());
+      for (const w of layer.list()) {
+        const old = w[w.length - 1];
+        w[w.length - 1] = old + 1e-3;
+        assert.throws(() => backend.backward(layer, fwd, c, layer.zeros()), /weights changed between forward and backward/);
+        w[w.length - 1] = old;
+      }
+      // Restored exactly: accepted again.
+      assert.ok(backend.backward(layer, fwd, c, layer.zeros()) instanceof Float64Array);
+    });
+  }
 });
 
 describe("core mathjs instance", function () {
@@ -422,7 +444,7 @@ describe("fast backend agrees with the reference backend to 1e-9", function () {
     const ref = analyticGradients(referenceBackend, kase, options);
     const fast = analyticGradients(fastBackend, kase, options);
     assertAllClose(fast.fwd.y, ref.fwd.y, BACKEND_TOLERANCE, "y");
-    assertAllClose(fast.fwd.hT, ref.fwd.hT, BACKEND_TOLERANCE, "hT");
+    assertAllClose(fast.fwd.state, ref.fwd.state, BACKEND_TOLERANCE, "hT");
     assertAllClose(fast.dx, ref.dx, BACKEND_TOLERANCE, "dx");
     assertAllClose(fast.dhNormSq, ref.dhNormSq, BACKEND_TOLERANCE, "dhNormSq");
     for (const name of kase.layer.names()) assertAllClose(fast.grads[name], ref.grads[name], BACKEND_TOLERANCE, name);

@@ -1,4 +1,5 @@
-import { LayerParams, RnnLayer } from "../layer";
+import type { Params } from "../cells/cell";
+import type { RnnLayer } from "../layer";
 import { BackendName } from "../types";
 
 /**
@@ -13,8 +14,8 @@ export interface ForwardResult {
   readonly x: Float64Array;
   /** What the layer emits at every step: y_t (B×T×O) with a projection, otherwise h_t (B×T×H). */
   readonly y: Float64Array;
-  /** Hidden state after the last step, B×H (the state a stateful layer carries on). */
-  readonly hT: Float64Array;
+  /** The cell's state after the last step, B×S (S = layer.stateSize): what a stateful layer carries on. */
+  readonly state: Float64Array;
   /** Backend-private record of the activations needed by backward. */
   readonly cache: unknown;
 }
@@ -40,9 +41,9 @@ export interface BackwardOptions {
 export interface LayerBackend {
   readonly name: BackendName;
   /**
-   * Runs the layer over x (B×T×I). h0 (B×H) is the initial state; absent means zeros.
+   * Runs the layer over x (B×T×I). s0 (B×S) is the initial state; absent means zeros.
    */
-  forward(layer: RnnLayer, x: Float64Array, B: number, T: number, h0?: Float64Array | null): ForwardResult;
+  forward(layer: RnnLayer, x: Float64Array, B: number, T: number, s0?: Float64Array | null): ForwardResult;
   /**
    * Backpropagation through time. dY is ∂L/∂(what the layer emitted), same shape as `fwd.y`.
    * Gradients are ADDED into `grads` (so callers zero them first). Returns ∂L/∂x (B×T×I), or
@@ -55,5 +56,5 @@ export interface LayerBackend {
    * (src/trainingLoop.ts, src/localWork.ts) runs forward, loss and backward of a minibatch before
    * the step that changes the weights, and nothing else changes them meanwhile.
    */
-  backward(layer: RnnLayer, fwd: ForwardResult, dY: Float64Array, grads: LayerParams, options?: BackwardOptions): Float64Array | null;
+  backward(layer: RnnLayer, fwd: ForwardResult, dY: Float64Array, grads: Params, options?: BackwardOptions): Float64Array | null;
 }

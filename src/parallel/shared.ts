@@ -1,6 +1,6 @@
-import { LayerParams, RnnLayer, weightShapes } from "../layer";
+import { layerShapes, LayerParams, RnnLayer } from "../layer";
 import { Model } from "../model";
-import { LayerSpec, WeightName } from "../types";
+import { LayerSpec } from "../types";
 
 /**
  * Models whose parameters live in one SharedArrayBuffer, so that every training thread reads the
@@ -8,13 +8,8 @@ import { LayerSpec, WeightName } from "../types";
  */
 
 /** Parameter names of a layer spec, in `RnnLayer.names()` order, with their lengths. */
-function layout(spec: LayerSpec): [WeightName, number][] {
-  const shapes = weightShapes(spec);
-  const names: WeightName[] = spec.outputSize !== undefined ? ["W_xh", "W_hh", "b_h", "W_hy", "b_y"] : ["W_xh", "W_hh", "b_h"];
-  return names.map((n) => {
-    const [rows, cols] = shapes[n] as [number, number];
-    return [n, rows * cols];
-  });
+function layout(spec: LayerSpec): [string, number][] {
+  return layerShapes(spec).map((s) => [s.name, s.rows * s.cols]);
 }
 
 /** Number of parameters of a stack of layers: the length of the shared weight array. */
@@ -30,7 +25,7 @@ export function modelOverSharedWeights(inputSize: number, specs: readonly LayerS
   if (all.length !== parameterCount(specs)) throw new Error(`shared weights hold ${all.length} numbers, the layers need ${parameterCount(specs)}`);
   let offset = 0;
   const layers = specs.map((spec) => {
-    const params: LayerParams = { W_xh: new Float64Array(0), W_hh: new Float64Array(0), b_h: new Float64Array(0), W_hy: null, b_y: null };
+    const params: LayerParams = {};
     for (const [name, len] of layout(spec)) {
       params[name] = all.subarray(offset, offset + len);
       offset += len;
