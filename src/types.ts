@@ -16,7 +16,15 @@ export type Tensor3 = number[][][];
 export type Target3 = (ReadonlyArray<number | null> | null)[][];
 
 /** The recurrent cells a layer can run (src/cells). */
-export type CellName = "elman";
+export type CellName = "elman" | "lstm" | "gru";
+
+/**
+ * The gates' activation of the gated cells. "hardSigmoid" is clip(0.2·a + 0.5, 0, 1), the
+ * definition of TensorFlow.js and Keras 2 (TensorFlow.js's default recurrent activation); Keras 3
+ * changed its own hard_sigmoid to a slope of 1/6, which an importer must not confuse with this one.
+ */
+export type RecurrentActivation = "sigmoid" | "hardSigmoid";
+export const RECURRENT_ACTIVATIONS: readonly RecurrentActivation[] = ["sigmoid", "hardSigmoid"];
 
 /**
  * Weights as they appear in the model file, by the names the layer's cell and projection give
@@ -30,7 +38,12 @@ export interface LayerSpec {
   cell?: CellName;
   inputSize: number;
   hiddenSize: number;
+  /** Elman: f of h_t = f(…); LSTM and GRU: the candidate's and (LSTM) the output's activation. */
   activation: HiddenActivation;
+  /** LSTM and GRU: the gates' activation (default sigmoid). */
+  recurrentActivation?: RecurrentActivation;
+  /** GRU: the reset gate applies after the recurrent product (Keras 3's default form) when true. */
+  resetAfter?: boolean;
   /** Present when the layer has an output projection y_t = g(W_hy h_t + b_y). */
   outputSize?: number;
   outputActivation?: OutputActivation;

@@ -1,7 +1,7 @@
 import type { Matrix } from "mathjs";
 import { toRows } from "../layer";
 import { math, toMatrix } from "../math";
-import { HiddenActivation, OutputActivation } from "../types";
+import { HiddenActivation, OutputActivation, RecurrentActivation } from "../types";
 
 /**
  * What the reference kernels (each cell's and the projection's) share: moving between the flat
@@ -21,6 +21,18 @@ export function hiddenActivation(f: HiddenActivation, a: Matrix): Matrix {
     case "linear":
       return a;
   }
+}
+
+/** A gate's activation σ(a) (sigmoid, or TensorFlow.js's hard sigmoid clip(0.2a + 0.5, 0, 1)). */
+export function gateActivation(r: RecurrentActivation, a: Matrix): Matrix {
+  if (r === "sigmoid") return math.map(a, sigmoid);
+  return math.map(a, (v: number) => Math.min(1, Math.max(0, 0.2 * v + 0.5)));
+}
+
+/** σ'(a) in terms of the gate's value g = σ(a). */
+export function gateDerivative(r: RecurrentActivation, g: Matrix): Matrix {
+  if (r === "sigmoid") return math.map(g, (v: number) => v * (1 - v));
+  return math.map(g, (v: number) => (v > 0 && v < 1 ? 0.2 : 0));
 }
 
 /** f'(a), written in terms of h = f(a), which is what the caches keep. */
