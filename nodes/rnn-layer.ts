@@ -25,14 +25,18 @@ export = function register(RED: NodeAPI): void {
     let layer: RnnLayer | null = null;
     const states = new BoundedMap<string, Float64Array>(MAX_STATEFUL_TOPICS);
 
+    // The cell's name leads the status only when it is not the default Elman one.
+    const gated = config.cell !== "elman";
+    const cell = gated ? t(`options.cell.${config.cell}`) : "";
+
     function showSummary(urgent = false): void {
       if (!layer) {
         // A summary of forgotten weights still waiting in the throttle must not land after this.
         status.cancel();
-        node.status({ fill: "grey", shape: "ring", text: `${config.hiddenSize} ${config.activation}` });
+        node.status({ fill: "grey", shape: "ring", text: t(gated ? "status.unbuiltCell" : "status.unbuilt", { cell, hidden: config.hiddenSize, activation: config.activation }) });
         return;
       }
-      status.set({ fill: "green", shape: "dot", text: t("status.summary", { hidden: config.hiddenSize, activation: config.activation, norm: fmt(layer.weightNorm(), 3) }) }, urgent);
+      status.set({ fill: "green", shape: "dot", text: t(gated ? "status.summaryCell" : "status.summary", { cell, hidden: config.hiddenSize, activation: config.activation, norm: fmt(layer.weightNorm(), 3) }) }, urgent);
     }
 
     const api: LayerNodeApi = {

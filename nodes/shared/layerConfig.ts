@@ -3,11 +3,12 @@
  * trainer from the chain description a run carries, with the same rules and limits: a description
  * edited on its way cannot build a layer that the node's own dialog would refuse.
  */
-import { HIDDEN_ACTIVATIONS, LayerSpec, OUTPUT_ACTIVATIONS, RnnLayer } from "../../src";
-import type { InitializerName } from "../../src";
+import { CELL_NAMES, DEFAULT_CELL, HIDDEN_ACTIVATIONS, LayerSpec, OUTPUT_ACTIVATIONS, RnnLayer } from "../../src";
+import type { CellName, InitializerName } from "../../src";
 import { boolField, enumField, intField } from "./runtime";
 
 export interface LayerConfig {
+  cell: CellName;
   hiddenSize: number;
   activation: LayerSpec["activation"];
   projection: boolean;
@@ -21,6 +22,8 @@ export interface LayerConfig {
 export function readLayerConfig(raw: Record<string, unknown>): LayerConfig {
   const projection = boolField(raw, "projection", true);
   return {
+    // Flows saved before the setting existed have no cell: they are Elman layers, as they were.
+    cell: enumField<CellName>(raw, "cell", DEFAULT_CELL, CELL_NAMES),
     hiddenSize: intField(raw, "hiddenSize", 32, 1, 1024),
     activation: enumField(raw, "activation", "tanh", HIDDEN_ACTIVATIONS),
     // On by default: a single layer, the first flow most users build, then emits one value per target.
@@ -37,6 +40,8 @@ export function readLayerConfig(raw: Record<string, unknown>): LayerConfig {
 /** The settings that shape the weights (what the chain description carries). */
 export function layerSettings(c: LayerConfig): Record<string, unknown> {
   const s: Record<string, unknown> = { hiddenSize: c.hiddenSize, activation: c.activation, projection: c.projection, init: c.init, seed: c.seed };
+  // The default cell stays implicit, so an Elman layer's description reads as it always has.
+  if (c.cell !== DEFAULT_CELL) s.cell = c.cell;
   if (c.projection) {
     s.outputSize = c.outputSize;
     s.outputActivation = c.outputActivation;
@@ -46,6 +51,7 @@ export function layerSettings(c: LayerConfig): Record<string, unknown> {
 
 export function layerSpec(c: LayerConfig, inputSize: number): LayerSpec {
   const spec: LayerSpec = { inputSize, hiddenSize: c.hiddenSize, activation: c.activation };
+  if (c.cell !== DEFAULT_CELL) spec.cell = c.cell;
   if (c.projection) {
     spec.outputSize = c.outputSize;
     spec.outputActivation = c.outputActivation;
@@ -61,7 +67,7 @@ export function buildLayer(c: LayerConfig, inputSize: number): RnnLayer {
 /** Whether an existing layer has exactly these settings' shapes and activations for this input. */
 export function layerFits(layer: RnnLayer, c: LayerConfig, inputSize: number): boolean {
   const s = layer.spec;
-  return s.inputSize === inputSize && s.hiddenSize === c.hiddenSize && s.activation === c.activation &&
+  return (s.cell ?? DEFAULT_CELL) === c.cell && s.inputSize === inputSize && s.hiddenSize === c.hiddenSize && s.activation === c.activation &&
     (s.outputSize !== undefined) === c.projection &&
     (!c.projection || (s.outputSize === c.outputSize && (s.outputActivation ?? "linear") === c.outputActivation));
 }
