@@ -5,6 +5,7 @@ import type { Model } from "./model";
 import type { PackedData } from "./packedData";
 import type { FitOptions, MinibatchWork, ValidationSums } from "./trainingLoop";
 import { LossName } from "./types";
+import { Workspace } from "./workspace";
 
 /**
  * The arithmetic of a fit on one thread: rows of a packed dataset copied out in a given order,
@@ -26,6 +27,8 @@ export class RowWork {
   private readonly realUnits: RealUnits | null;
   private readonly xRows: Float64Array;
   private readonly targetRows: Float64Array;
+  /** One per layer: the kernels' buffers, reused from minibatch to minibatch. */
+  private readonly workspaces: Workspace[];
 
   /** `maxRows`: the most rows one `train` call is given (the buffers are sized once for it). */
   constructor(
@@ -47,6 +50,7 @@ export class RowWork {
     const rows = Math.min(maxRows, data.B);
     this.xRows = new Float64Array(rows * data.T * model.inputSize);
     this.targetRows = new Float64Array(rows * data.T * model.outputSize);
+    this.workspaces = model.layers.map(() => new Workspace());
   }
 
   /**
@@ -66,7 +70,7 @@ export class RowWork {
     const full = B * rowIn === this.xRows.length;
     const x = full ? this.xRows : this.xRows.subarray(0, B * rowIn);
     const target = full ? this.targetRows : this.targetRows.subarray(0, B * rowOut);
-    const results = model.forwardFlat(x, B, T, this.backend);
+    const results = model.forwardFlat(x, B, T, this.backend, undefined, this.workspaces);
     const loss = computeLoss(this.lossName, results[results.length - 1].y, target, model.outputSize, model.outputActivation, this.lossOptions);
     if (loss.count === 0) return { loss: 0, count: 0 };
     for (const g of this.grads) g.fill(0);
@@ -84,7 +88,7 @@ export class RowWork {
     // Validation rows are taken in their stored order, so they are read in place.
     const x = v.x.subarray(first * v.T * model.inputSize, (first + B) * v.T * model.inputSize);
     const target = v.target.subarray(first * v.T * O, (first + B) * v.T * O);
-    const results = model.forwardFlat(x, B, v.T, this.backend);
+    const results = model.forwardFlat(x, B, v.T, this.backend, undefined, this.workspaces);
     const y = results[results.length - 1].y;
     const loss = computeLoss(this.lossName, y, target, O, model.outputActivation, this.validationOptions);
     sums.loss += loss.loss * loss.count;

@@ -5,6 +5,7 @@ import { computeLoss, LossOptions } from "./losses";
 import { MODEL_VERSION, validateModelJSON } from "./modelFile";
 import { Random } from "./random";
 import { LocalWork } from "./localWork";
+import type { Workspace } from "./workspace";
 import { isEmptyData, toPackedData, TrainingData } from "./packedData";
 import { checkFitOptions, FitOptions, FitResult, fitLength, LoopEvent, runToEnd, trainingLoop, trainingSummary } from "./trainingLoop";
 import { DEFAULT_CELL } from "./cells";
@@ -168,11 +169,11 @@ export class Model {
   }
 
   /** Forward through all layers on flat data; returns each layer's result. */
-  forwardFlat(x: Float64Array, B: number, T: number, backend: LayerBackend, states?: (Float64Array | null)[]): ForwardResult[] {
+  forwardFlat(x: Float64Array, B: number, T: number, backend: LayerBackend, states?: (Float64Array | null)[], workspaces?: Workspace[]): ForwardResult[] {
     const results: ForwardResult[] = [];
     let input = x;
     this.layers.forEach((layer, k) => {
-      const r = backend.forward(layer, input, B, T, states?.[k] ?? null);
+      const r = backend.forward(layer, input, B, T, states?.[k] ?? null, workspaces?.[k] ?? null);
       results.push(r);
       input = r.y;
     });

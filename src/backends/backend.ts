@@ -1,5 +1,6 @@
 import type { Params } from "../cells/cell";
 import type { RnnLayer } from "../layer";
+import type { Workspace } from "../workspace";
 import { BackendName } from "../types";
 
 /**
@@ -41,9 +42,11 @@ export interface BackwardOptions {
 export interface LayerBackend {
   readonly name: BackendName;
   /**
-   * Runs the layer over x (B×T×I). s0 (B×S) is the initial state; absent means zeros.
+   * Runs the layer over x (B×T×I). s0 (B×S) is the initial state; absent means zeros. With a
+   * workspace (src/workspace.ts) the result's arrays may be its reused buffers, valid until the
+   * next forward with the same workspace; without one they are the caller's to keep.
    */
-  forward(layer: RnnLayer, x: Float64Array, B: number, T: number, s0?: Float64Array | null): ForwardResult;
+  forward(layer: RnnLayer, x: Float64Array, B: number, T: number, s0?: Float64Array | null, ws?: Workspace | null): ForwardResult;
   /**
    * Backpropagation through time. dY is ∂L/∂(what the layer emitted), same shape as `fwd.y`.
    * Gradients are ADDED into `grads` (so callers zero them first). Returns ∂L/∂x (B×T×I), or

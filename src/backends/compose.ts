@@ -2,6 +2,7 @@ import type { CellForward, Params } from "../cells/cell";
 import type { RnnLayer } from "../layer";
 import { projectionKernel, ProjectionForward } from "../projection";
 import { BackendName } from "../types";
+import { scratch, Workspace } from "../workspace";
 import { BackwardOptions, ForwardResult, LayerBackend } from "./backend";
 
 /**
@@ -16,6 +17,7 @@ interface LayerCache {
   readonly projection: ProjectionForward | null;
   /** A fingerprint of the weights forward used (see `fingerprint`). */
   readonly weights: number;
+  readonly ws: Workspace | null;
 }
 
 /**
@@ -34,8 +36,7 @@ function fingerprint(layer: RnnLayer): number {
 }
 
 /** Time-major T×B×n copy of a batch-major B×T×n array (or back, with `toBatchMajor`). */
-function transpose(src: Float64Array, B: number, T: number, n: number, toBatchMajor: boolean): Float64Array {
-  const out = new Float64Array(src.length);
+function transpose(src: Float64Array, B: number, T: number, n: number, toBatchMajor: boolean, out: Float64Array): Float64Array {
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const bm = (b * T + t) * n;
@@ -54,16 +55,17 @@ function expectLength(backend: BackendName, what: string, actual: number, expect
 export function composeBackend(name: BackendName): LayerBackend {
   const projection = projectionKernel(name);
 
-  function forward(layer: RnnLayer, x: Float64Array, B: number, T: number, s0?: Float64Array | null): ForwardResult {
+  function forward(layer: RnnLayer, x: Float64Array, B: number, T: number, s0?: Float64Array | null, ws?: Workspace | null): ForwardResult {
     const { spec, cell } = layer;
     const I = layer.inputSize, H = layer.hiddenSize, S = layer.stateSize;
     expectLength(name, "x", x.length, B * T * I, `B×T×I = ${B}×${T}×${I}`);
     if (s0) expectLength(name, "the initial state", s0.length, B * S, `B×S = ${B}×${S}`);
     const weights = fingerprint(layer);
-    const c = cell.kernel(name).forward(spec, layer.params, x, B, T, s0 ?? null);
-    const p = layer.hasOutput ? projection.forward(spec, layer.params, c.h, B, T) : null;
-    const y = p ? p.y : transpose(c.h, B, T, H, true);
-    const cache: LayerCache = { backend: name, cell: c, projection: p, weights };
+    const work = ws ?? null;
+    const c = cell.kernel(name).forward(spec, layer.params, x, B, T, s0 ?? null, work);
+    const p = layer.hasOutput ? projection.forward(spec, layer.params, c.h, B, T, work) : null;
+    const y = p ? p.y : transpose(c.h, B, T, H, true, scratch(work, "layer.y", B * T * H, false));
+    const cache: LayerCache = { backend: name, cell: c, projection: p, weights, ws: work };
     return { B, T, x, y, state: c.state, cache };
   }
 
@@ -79,13 +81,13 @@ export function composeBackend(name: BackendName): LayerBackend {
     }
     const { spec } = layer;
     const dH = cache.projection
-      ? projection.backward(spec, layer.params, cache.projection, cache.cell.h, B, T, dY, grads, options.dYIsLogit ?? false)
-      : transpose(dY, B, T, layer.hiddenSize, false);
+      ? projection.backward(spec, layer.params, cache.projection, cache.cell.h, B, T, dY, grads, options.dYIsLogit ?? false, cache.ws)
+      : transpose(dY, B, T, layer.hiddenSize, false, scratch(cache.ws, "layer.dH", dY.length, false));
     return layer.cell.kernel(name).backward(spec, layer.params, cache.cell, fwd.x, dH, grads, {
       truncate: options.truncate ?? 0,
       dhNormSq: options.dhNormSq,
       needInputGrad: options.needInputGrad !== false,
-    });
+    }, cache.ws);
   }
 
   return { name, forward, backward };

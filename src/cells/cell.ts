@@ -1,5 +1,6 @@
 import type { LayerInit } from "../layer";
 import type { Random } from "../random";
+import type { Workspace } from "../workspace";
 import type { BackendName, CellName, HiddenActivation, LayerSpec } from "../types";
 
 /**
@@ -51,13 +52,16 @@ export interface CellBackwardOptions {
 }
 
 export interface CellKernel {
-  /** Runs the cell over x (B×T×I, batch-major); s0 (B×S) is the state before step 1, null for zeros. */
-  forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: number, T: number, s0: Float64Array | null): CellForward;
+  /**
+   * Runs the cell over x (B×T×I, batch-major); s0 (B×S) is the state before step 1, null for zeros.
+   * With a workspace, the result's arrays may be its buffers (valid until the next forward with it).
+   */
+  forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: number, T: number, s0: Float64Array | null, ws: Workspace | null): CellForward;
   /**
    * BPTT through the cell. dH is ∂L/∂h_t from above (T×B×H, time-major; the kernel may overwrite
    * it). Gradients are ADDED into `grads`. Returns ∂L/∂x (B×T×I) or null when not needed.
    */
-  backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions): Float64Array | null;
+  backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions, ws: Workspace | null): Float64Array | null;
 }
 
 /** Reads and checks the cell's own fields of a model-file layer (what the frame does not know). */

@@ -1,17 +1,18 @@
 import { activateInPlace, derivativeFromOutput } from "../activations";
 import type { Params } from "../cells/cell";
 import type { LayerSpec } from "../types";
+import { scratch, Workspace } from "../workspace";
 import type { ProjectionForward, ProjectionKernel } from ".";
 
 /** The output projection y_t = g(W_hy h_t + b_y) as Float64Array loops. */
 
-function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: number, T: number): ProjectionForward {
+function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: number, T: number, ws: Workspace | null): ProjectionForward {
   const { W_hy, b_y } = p;
   const H = spec.hiddenSize;
   const O = spec.outputSize as number;
   const g = spec.outputActivation ?? "linear";
   const BH = B * H;
-  const y = new Float64Array(B * T * O);
+  const y = scratch(ws, "projection.y", B * T * O, false);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const ho = t * BH + b * H;
@@ -28,7 +29,7 @@ function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: numbe
   return { y, cache: null };
 }
 
-function backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, h: Float64Array, B: number, T: number, dY: Float64Array, grads: Params, dYIsLogit: boolean): Float64Array {
+function backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, h: Float64Array, B: number, T: number, dY: Float64Array, grads: Params, dYIsLogit: boolean, ws: Workspace | null): Float64Array {
   const { W_hy } = p;
   const { y } = fwd;
   const H = spec.hiddenSize;
@@ -36,8 +37,8 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, 
   const g = spec.outputActivation ?? "linear";
   const BH = B * H;
   const gdW_hy = grads.W_hy, gdb_y = grads.b_y;
-  const dH = new Float64Array(T * BH);
-  const dz = new Float64Array(O);
+  const dH = scratch(ws, "projection.dH", T * BH, true);
+  const dz = scratch(ws, "projection.dz", O, false);
   for (let t = T - 1; t >= 0; t--) {
     for (let b = 0; b < B; b++) {
       const yo = (b * T + t) * O;

@@ -2,6 +2,7 @@ import { initialize, InitializerName } from "../initializers";
 import { Random } from "../random";
 import { BackendName, LayerSpec, OutputActivation } from "../types";
 import type { ParamShape, Params } from "../cells/cell";
+import type { Workspace } from "../workspace";
 import { projectionFast } from "./fast";
 
 /**
@@ -17,12 +18,12 @@ export interface ProjectionForward {
 
 export interface ProjectionKernel {
   /** y from the cell's h (T×B×H, time-major). */
-  forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: number, T: number): ProjectionForward;
+  forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: number, T: number, ws: Workspace | null): ProjectionForward;
   /**
    * From ∂L/∂y (B×T×O) to ∂L/∂h (T×B×H, time-major, a fresh array), adding the gradients of W_hy
    * and b_y into `grads`. `dYIsLogit`: dY is already the gradient of W_hy h_t + b_y.
    */
-  backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, h: Float64Array, B: number, T: number, dY: Float64Array, grads: Params, dYIsLogit: boolean): Float64Array;
+  backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, h: Float64Array, B: number, T: number, dY: Float64Array, grads: Params, dYIsLogit: boolean, ws: Workspace | null): Float64Array;
 }
 
 export function projectionShapes(spec: Readonly<LayerSpec>): ParamShape[] {

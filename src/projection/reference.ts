@@ -20,7 +20,7 @@ class ProjectionReferenceCache {
   ) {}
 }
 
-function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: number, T: number): ProjectionForward {
+function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: number, T: number, _ws: unknown): ProjectionForward {
   const H = spec.hiddenSize;
   const O = spec.outputSize as number;
   const W_hy = matrixOf(p.W_hy, "W_hy", O, H);
@@ -41,7 +41,7 @@ function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: numbe
   return { y, cache: new ProjectionReferenceCache(W_hy, ys) };
 }
 
-function backward(spec: Readonly<LayerSpec>, _p: Params, fwd: ProjectionForward, h: Float64Array, B: number, T: number, dY: Float64Array, grads: Params, dYIsLogit: boolean): Float64Array {
+function backward(spec: Readonly<LayerSpec>, _p: Params, fwd: ProjectionForward, h: Float64Array, B: number, T: number, dY: Float64Array, grads: Params, dYIsLogit: boolean, _ws: unknown): Float64Array {
   const cache = fwd.cache as ProjectionReferenceCache;
   const H = spec.hiddenSize;
   const O = spec.outputSize as number;

@@ -1,6 +1,7 @@
 import { activateInPlace } from "../../activations";
 import { CellBackwardOptions, CellForward, CellKernel, Params } from "../cell";
 import type { LayerSpec } from "../../types";
+import { scratch, Workspace } from "../../workspace";
 
 /**
  * The Elman cell's default kernel: fused Float64Array loops over the whole minibatch.
@@ -18,13 +19,15 @@ interface ElmanFastCache {
   hs: Float64Array;
 }
 
-function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: number, T: number, h0: Float64Array | null): CellForward {
+function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: number, T: number, h0: Float64Array | null, ws: Workspace | null): CellForward {
   const { W_xh, W_hh, b_h } = p;
   const I = spec.inputSize;
   const H = spec.hiddenSize;
   const BH = B * H;
-  const hs = new Float64Array((T + 1) * BH);
+  const hs = scratch(ws, "elman.hs", (T + 1) * BH, false);
+  // Slot 0 is h_0; every later slot is written in full below.
   if (h0) hs.set(h0);
+  else hs.fill(0, 0, BH);
   const f = spec.activation;
 
   for (let t = 0; t < T; t++) {
@@ -76,10 +79,12 @@ function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: numbe
     activateInPlace(f, hs, cur, BH);
   }
   const cache: ElmanFastCache = { hs };
-  return { B, T, h: hs.subarray(BH), state: hs.slice(T * BH, (T + 1) * BH), cache };
+  // A state kept by the caller (stateful use, no workspace) must not hold the whole history alive.
+  const state = ws ? hs.subarray(T * BH, (T + 1) * BH) : hs.slice(T * BH, (T + 1) * BH);
+  return { B, T, h: hs.subarray(BH), state, cache };
 }
 
-function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions): Float64Array | null {
+function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions, ws: Workspace | null): Float64Array | null {
   const { W_xh, W_hh } = p;
   const { B, T } = fwd;
   const { hs } = fwd.cache as ElmanFastCache;
@@ -87,12 +92,12 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   const H = spec.hiddenSize;
   const BH = B * H;
   const truncate = options.truncate > 0 ? Math.floor(options.truncate) : 0;
-  const dX = options.needInputGrad ? new Float64Array(B * T * I) : null;
+  const dX = options.needInputGrad ? scratch(ws, "elman.dX", B * T * I, true) : null;
   const dhNormSq = options.dhNormSq;
   const f = spec.activation;
   const gdW_xh = grads.W_xh, gdW_hh = grads.W_hh, gdb_h = grads.b_h;
   // dh_next = W_hhᵀ da_{t+1}, what step t+1 sends back to h_t.
-  const dhNext = new Float64Array(BH);
+  const dhNext = scratch(ws, "elman.dhNext", BH, true);
 
   for (let t = T - 1; t >= 0; t--) {
     const cur = (t + 1) * BH;

@@ -29,7 +29,7 @@ class ElmanReferenceCache {
   ) {}
 }
 
-function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: number, T: number, h0: Float64Array | null): CellForward {
+function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: number, T: number, h0: Float64Array | null, _ws: unknown): CellForward {
   const I = spec.inputSize;
   const H = spec.hiddenSize;
   const W_xh = matrixOf(p.W_xh, "W_xh", H, I);
@@ -62,7 +62,7 @@ function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: numbe
   return { B, T, h, state, cache: new ElmanReferenceCache(W_xh, W_hh, xs, h0s, hs) };
 }
 
-function backward(spec: Readonly<LayerSpec>, _p: Params, fwd: CellForward, _x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions): Float64Array | null {
+function backward(spec: Readonly<LayerSpec>, _p: Params, fwd: CellForward, _x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions, _ws: unknown): Float64Array | null {
   const cache = fwd.cache;
   if (!(cache instanceof ElmanReferenceCache)) {
     throw new Error("reference backend: backward needs the result of the reference backend's forward");
