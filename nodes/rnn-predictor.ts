@@ -4,7 +4,7 @@
  * arrives it reports the error, and flags it when it is far beyond the recent typical error.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, NUMERIC_STRING, Model, resolveModelPath, splitTimes, toRow } from "../src";
+import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, NUMERIC_STRING, Model, splitTimes, toRow } from "../src";
 import type { ForecastResult } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
 import { ModelFileWatch } from "./shared/modelFileWatch";
@@ -18,11 +18,11 @@ import {
   fail,
   fmt,
   intField,
+  modelFilePath,
   numField,
   readingTime,
   Send,
   setupNode,
-  userDir,
 } from "./shared/runtime";
 
 /** Errors kept for the running RMS that the anomaly flag compares against. */
@@ -116,7 +116,6 @@ export = function register(RED: NodeAPI): void {
     if (!setup) return;
     const { config, t, status } = setup;
 
-    let closed = false;
     let fileModel: Usable | null = null;
     let fileError: string | null = null;
     let watch: ModelFileWatch | null = null;
@@ -165,7 +164,7 @@ export = function register(RED: NodeAPI): void {
 
     if (config.source === "file") {
       try {
-        const path = resolveModelPath(userDir(RED), config.modelPath);
+        const path = modelFilePath(RED, config.modelPath, t("errors.modelPathOutside"));
         let warnedMissing = false;
         watch = new ModelFileWatch(path, {
           loaded(loaded) {
@@ -393,7 +392,6 @@ export = function register(RED: NodeAPI): void {
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {
-      closed = true;
       watch?.close();
       status.cancel();
       reset();

@@ -7,7 +7,7 @@
  * prediction intervals.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { CalibrationJob, calibrateOffThread, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, OPTIMIZERS, OptimizerName, loadWorkerTrainer, resolveModelPath, TrainingSession, TrainingThreads } from "../src";
+import { CalibrationJob, calibrateOffThread, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, OPTIMIZERS, OptimizerName, loadWorkerTrainer, TrainingSession, TrainingThreads } from "../src";
 import { findApi, LayerNodeApi, TrainerNodeApi } from "./shared/apis";
 import { compileChain, CompiledLayer } from "./shared/compile";
 import { layerSettings } from "./shared/layerConfig";
@@ -15,7 +15,7 @@ import { ModelFileKeeper } from "./shared/modelFileKeeper";
 import { Comparison, compare, epochPayload, finiteOrNull, helps as networkHelps, trainingFigures } from "./shared/runReport";
 import { decide, findRival, Rival, SAVE_WHEN, SaveDecision, SaveWhen, ScorePair } from "./shared/saveDecision";
 import { findByMessage, findTicket, hasEnded, isRunRecord, RunEnd, RunRecord, RunTicket } from "./shared/runs";
-import { announcePackageDir, boolField, ConfigError, Done, endWithError, enumField, errorMessage, fmt, intField, numField, Send, setupNode, short, userDir } from "./shared/runtime";
+import { announcePackageDir, boolField, ConfigError, Done, endWithError, enumField, errorMessage, fmt, intField, modelFilePath, numField, Send, setupNode, short, userDir } from "./shared/runtime";
 
 const MAX_THREADS = 16;
 
@@ -108,7 +108,7 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-trainer", (raw: Record<string, unknown>) => {
       const c = readConfig(raw);
-      return { c, filePath: c.modelPath ? resolveModelPath(userDir(RED), c.modelPath) : null };
+      return { c, filePath: c.modelPath ? modelFilePath(RED, c.modelPath, RED._("rnn-trainer.errors.modelPathOutside")) : null };
     });
     if (!setup) return;
     const { t, status } = setup;
@@ -532,5 +532,6 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType("rnn-trainer", RnnTrainerNode);
+  // The user directory, for the edit dialogs: they check a model path as the runtime will.
+  RED.nodes.registerType("rnn-trainer", RnnTrainerNode, { settings: { rnnTrainerUserDir: { value: userDir(RED), exportable: true } } });
 };
