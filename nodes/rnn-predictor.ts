@@ -4,9 +4,10 @@
  * arrives it reports the error, and flags it when it is far beyond the recent typical error.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, NUMERIC_STRING, loadModelFile, Model, resolveModelPath, splitTimes, toRow } from "../src";
+import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, NUMERIC_STRING, Model, splitTimes, toRow } from "../src";
 import type { ForecastResult } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
+import { ModelFileWatch } from "./shared/modelFileWatch";
 import {
   announcePackageDir,
   BoundedMap,
@@ -17,11 +18,11 @@ import {
   fail,
   fmt,
   intField,
+  modelFilePath,
   numField,
   readingTime,
   Send,
   setupNode,
-  userDir,
 } from "./shared/runtime";
 
 /** Errors kept for the running RMS that the anomaly flag compares against. */
@@ -115,9 +116,15 @@ export = function register(RED: NodeAPI): void {
     if (!setup) return;
     const { config, t, status } = setup;
 
-    let closed = false;
     let fileModel: Usable | null = null;
     let fileError: string | null = null;
+    let watch: ModelFileWatch | null = null;
+    /**
+     * The message of the last error that kept messages from a model (no trainer, a bad file):
+     * given to one message (and Catch nodes), then not again while the cause is the same, so a
+     * sensor sending every second does not fill the log. The status stays red meanwhile.
+     */
+    let unavailableReported: string | null = null;
     /** One stream per msg.topic: two sensors into one predictor must not share a window. */
     const streams = new BoundedMap<string, Stream>(MAX_STREAMS);
     let windowKey = "";
@@ -139,43 +146,59 @@ export = function register(RED: NodeAPI): void {
 
     function currentModel(): Usable | null {
       if (config.source === "file") {
+        watch?.poke();
+        // A model read before keeps forecasting while a newer version of the file cannot be used.
+        if (fileModel) return fileModel;
         if (fileError) throw new Error(t("errors.loadFailed", { message: fileError }));
-        return fileModel;
+        return null;
       }
       const trainer = findApi<TrainerNodeApi>(RED, config.trainer, "rnn-trainer");
-      if (!trainer) throw new Error(t("errors.noTrainer"));
+      if (!trainer) {
+        // A trainer whose configuration did not validate is deployed but inert: say that, not "missing".
+        const deployed = RED.nodes.getNode(config.trainer) as unknown as { type?: string } | null;
+        throw new Error(t(deployed && deployed.type === "rnn-trainer" ? "errors.trainerNotRunning" : "errors.noTrainer"));
+      }
       const got = trainer.getModel();
       return got ? usable(got.model, got.version) : null;
     }
 
     if (config.source === "file") {
       try {
-        const path = resolveModelPath(userDir(RED), config.modelPath);
-        loadModelFile(path).then(
-          (loaded) => {
-            if (closed) return;
+        const path = modelFilePath(RED, config.modelPath, t("errors.modelPathOutside"));
+        let warnedMissing = false;
+        watch = new ModelFileWatch(path, {
+          loaded(loaded) {
             try {
-              fileModel = usable(Model.fromJSON(loaded.model), 1);
-              if (loaded.warning) node.warn(loaded.warning);
-              node.status({ fill: "green", shape: "dot", text: t("status.ready") });
+              fileModel = usable(Model.fromJSON(loaded.model), (fileModel?.version ?? 0) + 1);
             } catch (e) {
-              fileError = `${path}: ${errorMessage(e)}`;
-              node.status({ fill: "red", shape: "ring", text: "bad model file" });
-              node.error(t("errors.loadFailed", { message: fileError }));
+              this.failed(`${path}: ${errorMessage(e)}`);
+              return;
             }
+            fileError = null;
+            if (loaded.warning) node.warn(loaded.warning);
+            node.status({ fill: "green", shape: "dot", text: t("status.ready") });
           },
-          (e: NodeJS.ErrnoException) => {
-            if (closed) return;
-            const message = errorMessage(e);
-            // Say which file: a flow may use several, and a parse error alone does not name it.
-            fileError = message.includes(path) ? message : `${path}: ${message}`;
-            node.status({ fill: "red", shape: "ring", text: e && e.code === "ENOENT" ? "no model file" : "bad model file" });
-            node.error(t("errors.loadFailed", { message: fileError }));
+          missing() {
+            if (fileModel) return; // deleted after it was read: the model in memory still forecasts
+            // Not an error: a trainer in the flows may not have written it yet. One warning, not one per message.
+            if (!warnedMissing) node.warn(t("warnings.noFileYet", { path }));
+            warnedMissing = true;
+            node.status({ fill: "yellow", shape: "ring", text: t("status.noModel") });
           },
-        );
+          failed(message) {
+            if (fileModel) {
+              node.warn(t("warnings.reloadFailed", { message }));
+              return;
+            }
+            fileError = message;
+            node.status({ fill: "red", shape: "ring", text: t("status.badModelFile") });
+            node.error(t("errors.loadFailed", { message }));
+          },
+        });
+        void watch.start();
       } catch (e) {
         fileError = errorMessage(e);
-        node.status({ fill: "red", shape: "ring", text: "bad model path" });
+        node.status({ fill: "red", shape: "ring", text: t("status.badModelPath") });
         node.error(t("errors.loadFailed", { message: fileError }));
       }
     } else {
@@ -230,7 +253,19 @@ export = function register(RED: NodeAPI): void {
           return;
         }
         if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
-        const u = currentModel();
+        let u: Usable | null;
+        try {
+          u = currentModel();
+        } catch (e) {
+          const message = errorMessage(e);
+          if (message === unavailableReported) {
+            done();
+            return;
+          }
+          unavailableReported = message;
+          throw e;
+        }
+        unavailableReported = null;
         if (!u) {
           status.set({ fill: "yellow", shape: "ring", text: t("status.noModel") });
           done();
@@ -357,7 +392,7 @@ export = function register(RED: NodeAPI): void {
     });
 
     node.on("close", (_removed: boolean, done: () => void) => {
-      closed = true;
+      watch?.close();
       status.cancel();
       reset();
       done();

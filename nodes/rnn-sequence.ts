@@ -4,7 +4,7 @@
  * rnn trainer, which takes the prepared series from here and trains; this node shows how it goes.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { DIFFERENCINGS, GAP_POLICIES, TooFewRowsError, MAX_SEASON, prepareRunOffThread, PreparedRun, rowsNeeded, SCALER_KINDS, TARGET_MODES } from "../src";
+import { DIFFERENCINGS, GAP_POLICIES, TooFewRowsError, MAX_SEASON, NUMERIC_STRING, prepareRunOffThread, PreparedRun, rowsNeeded, SCALER_KINDS, TARGET_MODES } from "../src";
 import type { Differencing, GapPolicy, ScalerKind, TargetMode } from "../src";
 import { ReadingBuffer } from "./shared/readingBuffer";
 import { publish, RunEnd, RunRecord, RunTicket, withdraw } from "./shared/runs";
@@ -19,6 +19,7 @@ import {
   fieldList,
   intField,
   numField,
+  readingTime,
   Send,
   setupNode,
   short,
@@ -89,6 +90,25 @@ function readConfig(raw: Record<string, unknown>): SequenceConfig {
 /** Fields read from object readings: the features and targets named in the config, or all. */
 function readingFields(config: SequenceConfig): string[] | undefined {
   return config.features || config.targets ? Array.from(new Set([...(config.features ?? []), ...(config.targets ?? [])])) : undefined;
+}
+
+/**
+ * Plain numbers have one column, "value": a Features or Targets name other than that matches no
+ * field of them. Field names would otherwise only rename that column, and a typo, or a flow meant
+ * for row objects fed single numbers, would train without a word.
+ */
+function unmatchedField(config: SequenceConfig, reading: unknown): { field: string; setting: "Features" | "Targets" } | null {
+  if (!isPlainNumber(reading)) return null;
+  for (const [setting, names] of [["Features", config.features], ["Targets", config.targets]] as const) {
+    const other = names?.find((n) => n !== "value");
+    if (other !== undefined) return { field: other, setting };
+  }
+  return null;
+}
+
+/** A reading that is one number (or a numeric string, as a series of CSV text may hold). */
+function isPlainNumber(reading: unknown): boolean {
+  return typeof reading === "number" || (typeof reading === "string" && NUMERIC_STRING.test(reading.trim()));
 }
 
 /** One log line saying what the preparation found and chose, so a user can check it. */
@@ -268,6 +288,19 @@ export = function register(RED: NodeAPI): void {
       });
     }
 
+    /** Throws, naming the field, when a Features or Targets name matches nothing in the reading. */
+    function checkFields(reading: unknown): void {
+      let value = reading;
+      try {
+        // [time, value] and {time, value} readings are plain numbers once their time is out.
+        if (config.timeField !== "none") value = readingTime(reading, undefined, config.timeField).value;
+      } catch {
+        // A time that does not read is the preparation's (or the buffer's) error to report.
+      }
+      const unmatched = unmatchedField(config, value);
+      if (unmatched) throw new Error(t("errors.fieldNotFound", unmatched));
+    }
+
     node.on("input", (msg: NodeMessageInFlow, send: Send, done: Done) => {
       try {
         const topic = typeof msg.topic === "string" ? msg.topic : "";
@@ -292,12 +325,14 @@ export = function register(RED: NodeAPI): void {
           const buffered = msg.payload === undefined || msg.payload === null || msg.payload === "";
           const series = buffered ? buffer.series() : msg.payload;
           if (!Array.isArray(series)) throw new Error(t("errors.badPayload", { message: "a series must be an array (numbers, arrays, or objects such as CSV rows)" }));
+          checkFields(series[0]);
           // Done once the run message has left (or the preparation failed: then with its error).
           startRun(series, msg as unknown as Record<string, unknown>, buffered ? buffer.seriesTimes() : null, send).then(() => done(), (e: unknown) => fail(status, done, msg, e));
           return;
         }
         // Any other message is one reading for the rolling buffer.
         if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
+        checkFields(msg.payload);
         try {
           buffer.push(msg.payload, (msg as { timestamp?: unknown }).timestamp);
         } catch (e) {

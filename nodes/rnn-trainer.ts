@@ -7,14 +7,15 @@
  * prediction intervals.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { CalibrationJob, calibrateOffThread, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, OPTIMIZERS, OptimizerName, loadWorkerTrainer, resolveModelPath, TrainingSession, TrainingThreads } from "../src";
+import { CalibrationJob, calibrateOffThread, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, OPTIMIZERS, OptimizerName, loadWorkerTrainer, TrainingSession, TrainingThreads } from "../src";
 import { findApi, LayerNodeApi, TrainerNodeApi } from "./shared/apis";
 import { compileChain, CompiledLayer } from "./shared/compile";
 import { layerSettings } from "./shared/layerConfig";
 import { ModelFileKeeper } from "./shared/modelFileKeeper";
 import { Comparison, compare, epochPayload, finiteOrNull, helps as networkHelps, trainingFigures } from "./shared/runReport";
+import { decide, findRival, Rival, SAVE_WHEN, SaveDecision, SaveWhen, ScorePair } from "./shared/saveDecision";
 import { findByMessage, findTicket, hasEnded, isRunRecord, RunEnd, RunRecord, RunTicket } from "./shared/runs";
-import { announcePackageDir, boolField, ConfigError, Done, endWithError, enumField, errorMessage, fmt, intField, numField, Send, setupNode, short, userDir } from "./shared/runtime";
+import { announcePackageDir, boolField, ConfigError, Done, endWithError, enumField, errorMessage, fmt, intField, modelFilePath, numField, Send, setupNode, short, userDir } from "./shared/runtime";
 
 const MAX_THREADS = 16;
 
@@ -39,6 +40,8 @@ interface TrainerConfig {
   modelPath: string;
   saveMode: "end" | "best" | "every";
   saveEvery: number;
+  /** "better": a run replaces the saved model only when it scores lower on the run's validation windows. */
+  saveWhen: SaveWhen;
   resume: boolean;
   gradientReport: boolean;
   /** Where the training loop runs: worker threads ("auto": two when two cores are free) or this thread. */
@@ -62,6 +65,7 @@ function readConfig(raw: Record<string, unknown>): TrainerConfig {
     modelPath,
     saveMode: enumField(raw, "saveMode", "best", ["end", "best", "every"] as const),
     saveEvery: raw.saveMode === "every" ? intField(raw, "saveEvery", 10, 1, 100000) : 10,
+    saveWhen: enumField(raw, "saveWhen", "better", SAVE_WHEN),
     resume: boolField(raw, "resume", true),
     gradientReport: boolField(raw, "gradientReport", false),
     threads: threadsField(raw),
@@ -89,6 +93,8 @@ interface TrainRun {
   epoch: number;
   best: { epoch: number; score: number; comparison: Comparison | null } | null;
   last: Record<string, unknown> | null;
+  /** The saved model this run must beat before it may be written over it (see saveDecision.ts). */
+  rival: Promise<Rival>;
   /** Set when the run is ended from here (stop, reset, close, a layer redeployed): why; `reset` sends no done message. */
   ending: { reason: RunEnd; why?: string; reset?: boolean } | null;
   /** Settles once `finishRun` has run for it. */
@@ -102,7 +108,7 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-trainer", (raw: Record<string, unknown>) => {
       const c = readConfig(raw);
-      return { c, filePath: c.modelPath ? resolveModelPath(userDir(RED), c.modelPath) : null };
+      return { c, filePath: c.modelPath ? modelFilePath(RED, c.modelPath, RED._("rnn-trainer.errors.modelPathOutside")) : null };
     });
     if (!setup) return;
     const { t, status } = setup;
@@ -275,7 +281,8 @@ export = function register(RED: NodeAPI): void {
       version++;
       let markEnded!: () => void;
       const ended = new Promise<void>((resolve) => (markEnded = resolve));
-      const r: TrainRun = { ticket, msg, layers: built.layers, session, epochs: ticket.settings.epochs, epoch: 0, best: null, last: null, ending: null, ended, markEnded };
+      const rival = filePath ? findRival(file, config.saveWhen, data, built.model.layers, { loss: loss.loss, delta: loss.delta, realUnits: { offset: targets.offset, scale: targets.scale, mape: !data.transform || data.transform.difference === "none" }, batchSize: ticket.settings.batchSize }, t) : Promise.resolve({ model: null, score: null, why: null });
+      const r: TrainRun = { ticket, msg, layers: built.layers, session, epochs: ticket.settings.epochs, epoch: 0, best: null, last: null, rival, ending: null, ended, markEnded };
       run = r;
       ticket.trainer = node.id;
       ticket.stop = () => endRun(r, "stopped");
@@ -313,9 +320,11 @@ export = function register(RED: NodeAPI): void {
       if (info.best) r.best = { epoch: info.epoch, score: (info.valLoss ?? info.loss) as number, comparison };
       pushWeights();
       if (filePath) {
-        if (config.saveMode === "best" && info.best) save(`best validation loss at epoch ${info.epoch}`, false);
+        // Written only once the epoch beats the saved model (decided when its score is known).
+        const beats = () => r.rival.then((rival) => decide(rival, { valLoss: finiteOrNull(info.valLoss), rmse: info.metrics ? info.metrics.rmse : null }, t).save);
+        if (config.saveMode === "best" && info.best) file.saveIf(model, `best validation loss at epoch ${info.epoch}`, false, beats());
         // An epoch without one accepted step (all refused: the weights never moved) is not worth a file.
-        else if (config.saveMode === "every" && info.epoch % config.saveEvery === 0 && Number.isFinite(info.loss)) save(`epoch ${info.epoch}`, false);
+        else if (config.saveMode === "every" && info.epoch % config.saveEvery === 0 && Number.isFinite(info.loss)) file.saveIf(model, `epoch ${info.epoch}`, false, beats());
       }
       checkLayers(false);
     }
@@ -333,7 +342,7 @@ export = function register(RED: NodeAPI): void {
       if (r.ending?.reset || (closed && !result) || model === null) return;
       if (reason === "failed" || !result) {
         // A flow that waits for the end of training hears of it, closed or failed alike.
-        node.send([null, { topic: "done", payload: { reason, epochs: r.epoch, bestEpoch: null, bestValLoss: null, error: failure ?? null, path: null } }, null]);
+        node.send([null, { topic: "done", payload: { reason, epochs: r.epoch, bestEpoch: null, bestValLoss: null, error: failure ?? null, path: null, saved: false, savedReason: t("saveReasons.nothingToSave"), compared: null } }, null]);
         if (reason === "failed") status.set({ fill: "red", shape: "ring", text: t("status.failed") }, true);
         else {
           status.cancel();
@@ -360,10 +369,14 @@ export = function register(RED: NodeAPI): void {
       trained.intervals = null;
       // After a divergence the saved weights are the best epoch's (restored) or none at all.
       const shouldSave = filePath !== null && (reason !== "diverged" || r.best !== null);
-      const finalize = (saved: boolean, stale: boolean) => {
+      // The restored weights are the best epoch's: its scores are the run's.
+      const runScore: ScorePair = { valLoss: r.best ? finiteOrNull(r.best.score) : null, rmse: comparison ? comparison.rmse : null };
+      const decision: Promise<SaveDecision | null> = shouldSave ? r.rival.then((rival) => decide(rival, runScore, t)) : Promise.resolve(null);
+      const finalize = (saved: boolean, stale: boolean, d: SaveDecision | null) => {
         if (closed) return;
         const helps = networkHelps(comparison);
-        const intervals = !stale ? trained.intervals : null;
+        const keptSaved = d !== null && !d.save;
+        const intervals = stale ? null : keptSaved ? d.keep?.intervals ?? null : trained.intervals;
         const doneMsg = {
           topic: "done",
           payload: {
@@ -380,8 +393,12 @@ export = function register(RED: NodeAPI): void {
             series: r.ticket.data.report,
             threads: r.session.where === "main" ? "main" : r.session.workers,
             path: saved ? filePath : null,
+            saved,
+            savedReason: d ? d.reason : filePath === null ? t("saveReasons.noFile") : t("saveReasons.nothingToSave"),
+            compared: d ? d.compared : null,
           },
         };
+        if (d) node.log(d.reason);
         node.send([null, doneMsg, null]);
         if (helps === false && comparison) {
           // The honest answer for a series the network cannot improve on (a random walk, say).
@@ -390,13 +407,14 @@ export = function register(RED: NodeAPI): void {
         if (stale) return;
         status.cancel(); // a throttled epoch status must not land after the final word
         if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: t("status.diverged") });
+        else if (keptSaved && d.compared) node.status({ fill: "green", shape: "ring", text: t("status.keptSaved", { run: fmt(d.compared.run.rmse ?? d.compared.run.valLoss), saved: fmt(d.compared.saved.rmse ?? d.compared.saved.valLoss) }) });
         else if (helps === false && comparison) node.status({ fill: "yellow", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse ?? NaN) }) });
         else if (comparison && comparison.baselineRmse !== null) node.status({ fill: "green", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) });
         else node.status({ fill: "green", shape: "dot", text: t("status.best", { loss: fmt(r.best ? r.best.score : (info.loss as number)) }) });
       };
       // The run's weights are saved at once, as they stand: a redeploy or a new run during the
       // interval calibration below must not cost the run its file.
-      const saved: Promise<boolean> = shouldSave ? save(`training ${reason}`).catch(() => false) : Promise.resolve(false);
+      const saved: Promise<boolean> = shouldSave ? file.saveIf(model, `training ${reason}`, true, decision.then((d) => d !== null && d.save)).catch(() => false) : Promise.resolve(false);
       // Closing (a redeploy) waited for the run to end so that it keeps its file: nothing more to do.
       if (closed) return;
       const unavailable = reason === "diverged" ? "training diverged" : intervalsUnavailable(trained, history);
@@ -407,23 +425,35 @@ export = function register(RED: NodeAPI): void {
       // In a worker thread of its own: hundreds of forecasts would otherwise hold Node-RED's thread.
       const job = unavailable !== null ? null : calibrateOffThread(trained, history);
       calibration = job;
+      // Weights that are not kept need no intervals.
+      void decision.then((d) => d && !d.save && job?.cancel());
       const intervals: Promise<IntervalsJSON | null> = job === null
         ? Promise.resolve(null)
         : job.promise.catch((e: unknown) => {
             if (!closed) node.warn(`no prediction intervals: ${errorMessage(e)}`);
             return null;
           });
-      Promise.all([saved, intervals]).then(([wasSaved, found]) => {
+      Promise.all([saved, intervals, decision]).then(([wasSaved, found, d]) => {
         if (closed) return;
         const stale = isStale();
+        if (d && !d.save) {
+          // The saved model is the better one: it stays the trainer's model (and the layers').
+          if (!stale && d.keep) {
+            model = d.keep;
+            version++;
+            pushWeights();
+          }
+          finalize(false, stale, d);
+          return;
+        }
         if (found && !stale) {
           trained.intervals = found;
           version++;
           // The file gets the intervals too (a second atomic save, of the same weights).
           if (wasSaved) save("prediction intervals calibrated", false);
         }
-        finalize(wasSaved, stale);
-      }, () => finalize(false, isStale()));
+        finalize(wasSaved, stale, d);
+      }, () => finalize(false, isStale(), null));
     }
 
     node.on("input", (msg: NodeMessageInFlow & { rnn?: unknown }, _send: Send, done: Done) => {
@@ -502,5 +532,6 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType("rnn-trainer", RnnTrainerNode);
+  // The user directory, for the edit dialogs: they check a model path as the runtime will.
+  RED.nodes.registerType("rnn-trainer", RnnTrainerNode, { settings: { rnnTrainerUserDir: { value: userDir(RED), exportable: true } } });
 };

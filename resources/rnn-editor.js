@@ -86,15 +86,36 @@
         }
     }
 
-    // The runtime refuses a model path that leaves the user directory; an absolute path can only
-    // be judged there, where the directory is known. Returns the name of the problem, or null.
+    // Path segments with "." and ".." worked out; a Windows drive letter in lower case.
+    function segments(p) {
+        var out = [];
+        p.split(/[\/\\]+/).forEach(function (part, i) {
+            if (part === "..") {
+                out.pop();
+            } else if (part !== "." && (part !== "" || i === 0)) {
+                out.push(/^[A-Za-z]:$/.test(part) ? part.toLowerCase() : part);
+            }
+        });
+        return out;
+    }
+
+    // The runtime refuses a model path that leaves the user directory, which the runtime tells
+    // the editor (RED.settings.rnnTrainerUserDir): an absolute path is judged against it here too,
+    // so the dialog refuses what a deploy would. Returns the name of the problem, or null.
     function modelPathProblem(v) {
         var p = String(v).trim();
         if (/[\/\\]$/.test(p)) {
             return "modelPath";
         }
         if (/^([\/\\]|[A-Za-z]:)/.test(p)) {
-            return null;
+            var root = RED.settings.rnnTrainerUserDir;
+            if (typeof root !== "string" || root === "") {
+                return null; // an older runtime that does not say: it judges the path at deploy
+            }
+            var dir = segments(root);
+            var file = segments(p);
+            var inside = file.length > dir.length && dir.every(function (part, i) { return file[i] === part; });
+            return inside ? null : file.length === dir.length && dir.every(function (part, i) { return file[i] === part; }) ? "modelPath" : "modelPathOutside";
         }
         var depth = 0;
         var parts = p.split(/[\/\\]+/);

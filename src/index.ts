@@ -26,6 +26,8 @@ export { INTERVAL_STEPS, calibrateInSlices, calibrateOffThread, calibrateOnValid
 export type { CalibrationJob } from "./calibration";
 export { INTERVAL_LEVELS, calibrateIntervals, conformalHalfWidth, halfWidthAt } from "./intervals";
 export type { ModelConfig, ModelLayerConfig, GradientOptions, GradientResult } from "./model";
+export { notComparable, scoreInSlices, scoreOnValidation } from "./evaluation";
+export type { Preparation, ScoreOptions, ValidationScore } from "./evaluation";
 export { MAX_REFUSED_IN_A_ROW, trainingLoop, runToEnd } from "./trainingLoop";
 export type { FitOptions, FitResult, EpochInfo, MinibatchWork, ValidationSums, LoopEvent } from "./trainingLoop";
 export { TrainingSession, loadWorkerTrainer } from "./session";

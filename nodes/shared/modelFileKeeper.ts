@@ -54,8 +54,32 @@ export class ModelFileKeeper {
     );
   }
 
+  /**
+   * Reads what the file holds now, for comparison, without the deploy-time bookkeeping: null when
+   * there is none yet; rejects when it cannot be used.
+   */
+  peek(): Promise<Model | null> {
+    const path = this.path;
+    if (!path) return Promise.resolve(null);
+    return loadModelFile(path).then(
+      (loaded) => Model.fromJSON(loaded.model),
+      (e: NodeJS.ErrnoException) => {
+        if (e && e.code === "ENOENT") return null;
+        throw e;
+      },
+    );
+  }
+
   /** Queues an atomic save of `model` as it stands now; resolves true once written. */
   save(model: Model | null, reason: string, final = true): Promise<boolean> {
+    return this.saveIf(model, reason, final, null);
+  }
+
+  /**
+   * `save`, written only if `when` resolves true: the weights are taken now, in the queue's order,
+   * and a close that waits for `settled` waits for the decision too. Resolves false when skipped.
+   */
+  saveIf(model: Model | null, reason: string, final: boolean, when: Promise<boolean> | null): Promise<boolean> {
     const path = this.path;
     if (!path) return Promise.resolve(false);
     const refusal = this.refusal;
@@ -68,10 +92,10 @@ export class ModelFileKeeper {
     // The weights as they are now: a save waiting for the one before it must not see later epochs.
     const json = model.toJSON();
     json.training = { ...(json.training ?? {}), savedAt: new Date().toISOString(), savedBecause: reason };
-    const result = this.saving.then(() => saveModelFile(path, json)).then(
-      () => {
-        this.reports.saved(path, reason, final);
-        return true;
+    const result = this.saving.then(() => when ?? true).then((write) => (write ? saveModelFile(path, json).then(() => true) : false)).then(
+      (written) => {
+        if (written) this.reports.saved(path, reason, final);
+        return written;
       },
       (e: unknown) => {
         this.reports.saveFailed(errorMessage(e));

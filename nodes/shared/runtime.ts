@@ -3,7 +3,7 @@
  * status throttling. Nothing numerical lives here (that is `src/`).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { parseTime, splitTimes } from "../../src";
+import { parseTime, resolveModelPath, splitTimes } from "../../src";
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type Done = (err?: Error) => void;
@@ -291,6 +291,21 @@ export function fail(status: StatusThrottle, done: Done, msg: object, e: unknown
 export function userDir(RED: NodeAPI): string {
   const dir = (RED.settings as unknown as { userDir?: string }).userDir;
   return typeof dir === "string" && dir ? dir : process.cwd();
+}
+
+/**
+ * A node's model path resolved inside the user directory. A path outside it is refused with
+ * `outsideMessage`, the words the node's edit dialog uses for the same path, so the editor and the
+ * runtime say the same thing (the core's own message speaks of an option the nodes do not show).
+ */
+export function modelFilePath(RED: NodeAPI, p: string, outsideMessage: string): string {
+  const dir = userDir(RED);
+  try {
+    return resolveModelPath(dir, p);
+  } catch (e) {
+    if (errorMessage(e).includes("outside the user directory")) throw new ConfigError(`${outsideMessage} (${JSON.stringify(p)} is not inside ${dir})`);
+    throw e;
+  }
 }
 
 /**

@@ -41,7 +41,7 @@ async function loadPredictor(config) {
     { id: "out", z: "f1", type: "helper", wires: [] },
   ]));
   const pred = helper.getNode("pred");
-  if (config.source !== "trainer") await waitFor(() => lastStatus(pred) && ["ready", "no model file", "bad model file"].includes(lastStatus(pred).text), 5000, "the model file to load");
+  if (config.source !== "trainer") await waitFor(() => lastStatus(pred) && ["ready", "no model yet", "bad model file"].includes(lastStatus(pred).text), 5000, "the model file to load");
   return { pred, out: collect(helper.getNode("out")), caught: collect(helper.getNode("errors")) };
 }
 
@@ -168,12 +168,54 @@ describe("rnn predictor node", function () {
     close(out[0].payload, referenceForecast(json, [[1, 2], [3, 4]])[0]);
   });
 
-  it("a missing model file: red status at deploy, and every reading fails naming the file", async function () {
-    const { pred, caught } = await loadPredictor({ modelPath: "models/none.json" });
-    assert.deepStrictEqual(lastStatus(pred), { fill: "red", shape: "ring", text: "no model file" });
-    pred.receive({ payload: 1 });
-    await waitFor(() => caught.length === 1, 2000, "an error");
-    assert.match(caught[0].error.message, /Could not load the model: .*none\.json/);
+  it("a model file that does not exist yet: 'no model yet' and one warning, no errors; once it is written the predictor reads it and forecasts", async function () {
+    const { pred, out, caught } = await loadPredictor({ modelPath: "models/later.json" });
+    assert.deepStrictEqual(lastStatus(pred), { fill: "yellow", shape: "ring", text: "no model yet" });
+    for (let i = 0; i < 20; i++) pred.receive({ payload: 12 });
+    await sleep(200);
+    assert.strictEqual(caught.length, 0, "no error per message");
+    assert.strictEqual(out.length, 0);
+    const warnings = helper.log().args.map((a) => a[0]).filter((e) => e && e.level === helper.log().WARN && e.id === "pred").map((e) => String(e.msg));
+    assert.strictEqual(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0], /later\.json does not exist yet: forecasts start once it is written/);
+    writeModel("later.json", affineModel(0.5, 0.3));
+    // Looked at again at most once a second, when a message arrives.
+    await waitFor(() => {
+      pred.receive({ payload: 12 });
+      return lastStatus(pred).text === "ready" || out.length > 0;
+    }, 5000, "the predictor to read the new file");
+    const f = affine(0.5, 0.3);
+    // Four readings fill the window whatever was kept before: the last one is forecast from 13.
+    const before = out.length;
+    for (const x of [12, 14, 11, 13]) pred.receive({ payload: x });
+    await waitFor(() => out.length > before && Math.abs(out[out.length - 1].payload - f(13)) < 1e-9, 2000, "the forecast from the last reading");
+    assert.strictEqual(caught.length, 0);
+  });
+
+  it("a model file that changes is read again: the forecasts follow the new version", async function () {
+    const modelPath = writeModel("changing.json", affineModel(0.5, 0.3));
+    const { pred, out } = await loadPredictor({ modelPath });
+    for (const x of [12, 14, 11, 13]) pred.receive({ payload: x });
+    await waitFor(() => out.length === 1, 2000, "a forecast");
+    close(out[0].payload, affine(0.5, 0.3)(13));
+    await sleep(50);
+    writeModel("changing.json", affineModel(0.8, -0.1));
+    await sleep(1100);
+    pred.receive({ payload: 13 });
+    await waitFor(() => {
+      pred.receive({ payload: 13 });
+      return Math.abs(out[out.length - 1].payload - affine(0.8, -0.1)(13)) < 1e-9;
+    }, 5000, "forecasts of the new version");
+  });
+
+  it("a model file that cannot be used: red status, and one error for the messages it stops, not one each", async function () {
+    const { pred, caught } = await loadPredictor({ modelPath: writeModel("broken.json", "{ not json") });
+    assert.deepStrictEqual(lastStatus(pred), { fill: "red", shape: "ring", text: "bad model file" });
+    for (let i = 0; i < 30; i++) pred.receive({ payload: 1 });
+    await sleep(300);
+    assert.strictEqual(caught.length, 1, "one error for thirty messages");
+    assert.match(caught[0].error.message, /Could not load the model: .*broken\.json/);
+    assert.strictEqual(lastStatus(pred).fill, "red");
   });
 
   it("steps > 1 with a model whose horizon is not 1 is refused", async function () {
@@ -200,6 +242,22 @@ describe("rnn predictor node", function () {
     assert.strictEqual(out.length, 0);
     assert.strictEqual(caught[0].error.source.id, "lost");
     assert.match(caught[0].error.message, /rnn trainer node does not exist/);
+  });
+
+  it("source trainer: a trainer whose configuration is invalid is named as such, once for thirty messages, with a red status", async function () {
+    await helper.load(NODES, withCatch([
+      { id: "f1", type: "tab" },
+      { id: "pred", z: "f1", type: "rnn-predictor", source: "trainer", trainer: "t1", wires: [["out"]] },
+      { id: "t1", z: "f1", type: "rnn-trainer", modelPath: "/elsewhere/model.json", wires: [[], [], []] },
+      { id: "out", z: "f1", type: "helper", wires: [] },
+    ]));
+    const caught = collect(helper.getNode("errors"));
+    const pred = helper.getNode("pred");
+    for (let i = 0; i < 30; i++) pred.receive({ payload: 1 });
+    await sleep(300);
+    assert.strictEqual(caught.length, 1, caught.map((m) => m.error.message).join("\n"));
+    assert.match(caught[0].error.message, /The selected rnn trainer is deployed but not running: its configuration is invalid/);
+    assert.strictEqual(lastStatus(pred).fill, "red");
   });
 
   it("keeps one stream per msg.topic: two sensors interleaved get the forecasts each would get alone", async function () {

@@ -122,6 +122,41 @@ describe("rnn sequence node", function () {
     assert.deepStrictEqual(got[0].msg.payload.window, { length: 3, horizon: 1, features: ["temp", "humidity"], targets: ["temp"] });
   });
 
+  it("a Features or Targets name that plain numbers do not have is an error naming it, for a series and for readings one by one", async function () {
+    await helper.load(NODES, flowWith({ windowLength: 3, bufferSize: 10, features: "temperature", timeField: "auto" }));
+    const seq = helper.getNode("seq");
+    const caught = collect(helper.getNode("errors"));
+    const got = runMessages(helper.getNode("out"));
+    seq.receive({ topic: "train", payload: range(12) });
+    seq.receive({ payload: 4 });
+    seq.receive({ payload: ["2024-01-01T00:00:00Z", 4] });
+    await waitFor(() => caught.length === 3, 2000, "three errors");
+    for (const m of caught) assert.match(m.error.message, /Features names the field "temperature", which the readings do not have: they are plain numbers/);
+    assert.strictEqual(lastStatus(seq).fill, "red");
+    assert.strictEqual(got.length, 0, "no run starts");
+    // The node keeps working: objects that have the field train.
+    seq.receive({ topic: "train", payload: range(12, (i) => ({ temperature: i })) });
+    await waitFor(() => got.length === 1, 2000, "the run message");
+    assert.deepStrictEqual(got[0].msg.payload.window.features, ["temperature"]);
+  });
+
+  it("a Targets name that plain numbers do not have is an error naming Targets; \"value\" is their column and is accepted", async function () {
+    await helper.load(NODES, flowWith({ windowLength: 3, targets: "level" }));
+    const seq = helper.getNode("seq");
+    const caught = collect(helper.getNode("errors"));
+    const got = runMessages(helper.getNode("out"));
+    seq.receive({ topic: "train", payload: range(12) });
+    await waitFor(() => caught.length === 1, 2000, "the error");
+    assert.match(caught[0].error.message, /Targets names the field "level"/);
+    await helper.unload();
+    await helper.load(NODES, flowWith({ windowLength: 3, features: "value" }));
+    const got2 = runMessages(helper.getNode("out"));
+    helper.getNode("seq").receive({ topic: "train", payload: range(12) });
+    await waitFor(() => got2.length === 1, 2000, "the run message");
+    assert.deepStrictEqual(got2[0].msg.payload.window.features, ["value"]);
+    assert.strictEqual(got.length, 0);
+  });
+
   it("readings sent one by one are buffered (status 'buffer n', oldest dropped) and 'train' without payload trains on them", async function () {
     await helper.load(NODES, flowWith({ bufferSize: 10, windowLength: 3 }));
     const seq = helper.getNode("seq");

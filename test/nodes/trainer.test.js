@@ -52,7 +52,7 @@ describe("rnn trainer node", function () {
     const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
     assert.strictEqual(threads, cores >= 2 ? 2 : 1);
     assert.ok(epochs.every((m) => m.payload.threads === threads));
-    assert.deepStrictEqual(rest, { reason: "completed", epochs: 4, bestEpoch: best.payload.epoch, bestValLoss: best.payload.valLoss, loss: epochs[3].payload.loss, valLoss: epochs[3].payload.valLoss, path: null });
+    assert.deepStrictEqual(rest, { reason: "completed", epochs: 4, bestEpoch: best.payload.epoch, bestValLoss: best.payload.valLoss, loss: epochs[3].payload.loss, valLoss: epochs[3].payload.valLoss, path: null, saved: false, savedReason: "not saved: no model file is configured", compared: null });
     // The model against the naive rules, in real units, at the best epoch (whose weights are kept).
     assert.deepStrictEqual(metrics, { rmse: best.payload.comparison.rmse, mae: best.payload.comparison.mae });
     assert.strictEqual(best.payload.comparison.rmse, best.payload.metrics.rmse);
