@@ -335,6 +335,18 @@ describe("parallel training (worker threads)", function () {
       assert.ok(spy.started.every((w) => w.threadId === -1), "every thread has exited");
     });
 
+    it("close() right after fit(), before the workers have started, rejects the fit instead of leaving it waiting", async function () {
+      // The workers' exits are not errors once closing; a fit still waiting for them to start
+      // used to wait for ever (seen under load, when 150 ms were not enough for them to start).
+      this.timeout(15000);
+      for (let k = 0; k < 3; k++) {
+        const { trainer, fit } = longFitOnSpiedWorkers();
+        const closed = trainer.close();
+        await assert.rejects(fit, /closed during training/);
+        await closed;
+      }
+    });
+
     it("close() during a fit rejects it and terminates every thread; a closed trainer refuses new fits", async function () {
       const { spy, trainer, data, fit } = longFitOnSpiedWorkers();
       await new Promise((r) => setTimeout(r, 150));

@@ -96,6 +96,8 @@ export class ParallelTrainer {
   private stopRequested = false;
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
+  /** Rejects `ready`: a fit still waiting for the workers to start must hear of a close. */
+  private failReady: (err: Error) => void = () => undefined;
 
   constructor(model: Model, options: ParallelTrainerOptions = {}) {
     const workers = options.workers ?? Math.min(2, availableCores());
@@ -119,6 +121,7 @@ export class ParallelTrainer {
       markReady = resolve;
       failReady = reject;
     });
+    this.failReady = failReady;
     // A trainer that is closed without ever fitting must not leave an unhandled rejection behind.
     this.ready.catch(() => undefined);
 
@@ -251,6 +254,9 @@ export class ParallelTrainer {
       this.closing = (async () => {
         Atomics.store(this.ctrl, CTRL.STOP, 1);
         raiseError(this.ctrl);
+        // The workers' exits are ignored once closing, so a fit still waiting for them to start
+        // would wait for ever: it is told here (no effect once they have started).
+        this.failReady(new Error("the parallel trainer was closed during training"));
         const fit = this.current;
         if (fit) {
           this.settle(fit, new Error("the parallel trainer was closed during training"));
