@@ -73,7 +73,7 @@
             return picture.state === "running" ? _("list.running", { epoch: last, epochs: picture.epochs }) : _("state." + picture.state, { epoch: last });
         }
         var s = picture.latest !== null && picture.streams[picture.latest];
-        return s ? _("list.readings", { count: s.points.time.length }) : _("list.noData");
+        return s ? _("list.readings", { count: s.points.time.length }) : _("list.noForecast");
     }
 
     function refreshList() {
