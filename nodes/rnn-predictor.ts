@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { canRecurse, forecast, halfWidthAt, historyLength, INTERVAL_LEVELS, NUMERIC_STRING, Model, splitTimes, toRow } from "../src";
 import type { ForecastResult } from "../src";
 import { findApi, TrainerNodeApi } from "./shared/apis";
+import { PredictorFeed } from "./shared/editorFeed";
 import { ModelFileWatch } from "./shared/modelFileWatch";
 import {
   announcePackageDir,
@@ -128,6 +129,8 @@ export = function register(RED: NodeAPI): void {
     /** One stream per msg.topic: two sensors into one predictor must not share a window. */
     const streams = new BoundedMap<string, Stream>(MAX_STREAMS);
     let windowKey = "";
+    // The readings and forecasts of the editor's rnn sidebar.
+    const feed = new PredictorFeed(RED, node);
 
     function streamOf(topic: string): Stream {
       let st = streams.touch(topic);
@@ -207,6 +210,7 @@ export = function register(RED: NodeAPI): void {
 
     function reset(): void {
       streams.clear();
+      feed.clear();
     }
 
     /** A direct model gives all the steps it was trained for; otherwise the configured steps, recursively. */
@@ -383,6 +387,7 @@ export = function register(RED: NodeAPI): void {
         if (st.pending.length > u.horizon + 1) st.pending.splice(0, st.pending.length - (u.horizon + 1));
         msg.payload = asPayload(u, values);
         msg.forecast = { steps: stepsOf(u), values, lower: result.lower, upper: result.upper, level: result.level, times: u.needsTime ? result.times : null, targets: u.targets, horizon: u.horizon, window: u.length, model: config.source, ...(previous ? { previous } : {}) };
+        feed.reading({ stream: typeof msg.topic === "string" ? msg.topic : "", time: stamped.time, actual: row[u.features.indexOf(u.targets[0])], previous, forecast: result, ahead: u.direct ? 1 : u.horizon });
         status.set({ fill: previous?.anomaly ? "yellow" : "green", shape: "dot", text: t("status.forecast", { value: fmt(values[0][0]) }) });
         send(msg);
         done();

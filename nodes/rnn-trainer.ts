@@ -11,6 +11,7 @@ import { CalibrationJob, calibrateOffThread, EpochInfo, FitResult, IntervalsJSON
 import { findApi, LayerNodeApi, TrainerNodeApi } from "./shared/apis";
 import { compileChain, CompiledLayer } from "./shared/compile";
 import { layerSettings } from "./shared/layerConfig";
+import { TrainerFeed } from "./shared/editorFeed";
 import { ModelFileKeeper } from "./shared/modelFileKeeper";
 import { Comparison, compare, epochPayload, finiteOrNull, helps as networkHelps, trainingFigures } from "./shared/runReport";
 import { decide, findRival, Rival, SAVE_WHEN, SaveDecision, SaveWhen, ScorePair } from "./shared/saveDecision";
@@ -143,6 +144,8 @@ export = function register(RED: NodeAPI): void {
       warn: (message) => !closed && node.warn(message),
     });
     const save = (reason: string, final = true) => file.save(model, reason, final);
+    // The curves of the editor's rnn sidebar.
+    const feed = new TrainerFeed(RED, node);
 
     function loadFromFile(): void {
       if (!filePath || !config.resume) return;
@@ -287,6 +290,9 @@ export = function register(RED: NodeAPI): void {
       ticket.trainer = node.id;
       ticket.stop = () => endRun(r, "stopped");
       ticket.onClaim(node.id);
+      feed.start(r.epochs);
+      // A dashboard chart on output 3 starts afresh instead of joining this run's curve to the last one's.
+      node.send([null, null, { topic: "clear", payload: [] }]);
       if (session.fallbackReason) node.warn(`training on the main thread: ${session.fallbackReason}`);
       status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: 1, epochs: r.epochs, loss: "…" }) }, true);
       session.run((info) => onEpoch(r, info)).then(
@@ -309,6 +315,7 @@ export = function register(RED: NodeAPI): void {
       const comparison = compare(info.metrics, baselines);
       const payload = epochPayload(info, r.epochs, r.session.where === "main" ? "main" : r.session.workers, baselines, comparison);
       r.last = payload;
+      feed.epoch(payload);
       if (model) model.training = { epochs: info.epoch, loss: finiteOrNull(info.loss), valLoss: finiteOrNull(info.valLoss) };
       const chart = [{ topic: "loss", payload: finiteOrNull(info.loss), epoch: info.epoch }];
       if (info.valLoss !== null) chart.push({ topic: "valLoss", payload: finiteOrNull(info.valLoss), epoch: info.epoch });
@@ -336,6 +343,7 @@ export = function register(RED: NodeAPI): void {
       const why = r.ending?.why ?? failure;
       r.ticket.onEnd(reason, why);
       r.markEnded();
+      feed.end(reason, r.best ? r.best.epoch : null);
       // A run closed at once (reset) has no final weights to speak of; otherwise the model holds
       // the best epoch's weights (restored by the loop).
       // A reset forgot the model: nothing of the run is to be kept or reported.

@@ -123,6 +123,10 @@ export class BoundedMap<K, V> {
       this.map.delete(oldest);
     }
   }
+  /** Entries, the least recently set or touched first. */
+  entries(): IterableIterator<[K, V]> {
+    return this.map.entries();
+  }
   take(key: K): V | undefined {
     const v = this.map.get(key);
     this.map.delete(key);

@@ -45,6 +45,49 @@ function freePort() {
   });
 }
 
+const BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+/** `npm start`'s Node-RED on a free port with user directory `userDir`; resolves once its flows have started. */
+async function startNodeRed(userDir, onOutput) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}/`;
+  const server = spawn(process.execPath, [path.join(root, "scripts", "start.js")], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), RNN_USER_DIR: userDir },
+    stdio: ["ignore", "pipe", "pipe"],
+    // A process group of its own, so that nothing outlives the test even if start.js is killed hard.
+    detached: true,
+  });
+  let output = "";
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Node-RED did not start within 60 s:\n${output}`)), 60000);
+    const onData = (chunk) => {
+      output += chunk;
+      onOutput(chunk);
+      if (output.includes("Started flows")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    server.stdout.on("data", onData);
+    server.stderr.on("data", onData);
+    server.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Node-RED exited (${code}) before starting:\n${output}`));
+    });
+  });
+  return { server, base };
+}
+
+/** Ends whatever is left of the server's process group (nothing, when Ctrl-C worked). */
+function killNodeRed(server) {
+  try {
+    process.kill(-server.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
 /** Text of the first paragraph of a node's help file, as the help sidebar shows it. */
 function helpIntro(type) {
   const html = fs.readFileSync(path.join(root, "nodes", "locales", "en-US", `${type}.html`), "utf8");
@@ -69,34 +112,10 @@ describe("the editor in a real browser (Chromium)", function () {
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), "rnn-e2e-"));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}/`;
-    server = spawn(process.execPath, [path.join(root, "scripts", "start.js")], {
-      cwd: root,
-      env: { ...process.env, PORT: String(port), RNN_USER_DIR: userDir },
-      stdio: ["ignore", "pipe", "pipe"],
-      // A process group of its own, so that nothing outlives the test even if start.js is killed hard.
-      detached: true,
-    });
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Node-RED did not start within 60 s:\n${output}`)), 60000);
-      const onData = (chunk) => {
-        output += chunk;
-        if (output.includes("Started flows")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      server.stdout.on("data", onData);
-      server.stderr.on("data", onData);
-      server.on("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`Node-RED exited (${code}) before starting:\n${output}`));
-      });
-    });
+    ({ server, base } = await startNodeRed(userDir, (chunk) => (output += chunk)));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: BROWSER_ARGS,
     });
     page = await browser.newPage({ viewport: VIEWPORT });
     page.setDefaultTimeout(30000);
@@ -113,14 +132,7 @@ describe("the editor in a real browser (Chromium)", function () {
 
   after(async function () {
     if (browser) await browser.close();
-    if (server) {
-      try {
-        // Whatever is left of the process group (nothing, when Ctrl-C worked).
-        process.kill(-server.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    if (server) killNodeRed(server);
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
 
@@ -398,5 +410,129 @@ describe("the editor in a real browser (Chromium)", function () {
     const { code, signal } = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve({ code: "timeout" }), 20000))]);
     assert.strictEqual(code, 0, `exit code (signal ${signal}); output:\n${output.split("\n").slice(-10).join("\n")}`);
     assert.match(output, /Stopped flows/);
+  });
+});
+
+describe("the rnn sidebar in a real browser (Chromium)", function () {
+  this.timeout(600000);
+  const SIDEBAR_SHOT = path.join(root, "docs", "screenshots", "sidebar.png");
+  const trainer = nodeId(SINE, "rnn-trainer");
+  const predictor = nodeId(SINE, "rnn-predictor");
+  let userDir;
+  let server;
+  let output = "";
+  let browser;
+  let page;
+  const pageErrors = [];
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), "rnn-e2e-sidebar-"));
+    let base;
+    ({ server, base } = await startNodeRed(userDir, (chunk) => (output += chunk)));
+    // The editor opens only once the example's first run has ended (its final save is logged):
+    // what the sidebar shows of that run then comes from the retained picture alone.
+    const deadline = Date.now() + 120000;
+    while (!/model saved to .*\(training [a-z-]+\)/.test(output)) {
+      if (Date.now() > deadline) throw new Error(`the example's first run did not end within 120 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+    page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+    page.setDefaultTimeout(30000);
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.route((url) => !url.href.startsWith(base), (route) => route.abort());
+    await page.goto(base);
+    await page.waitForSelector(`[id="${trainer}"]`);
+  });
+
+  after(async function () {
+    if (browser) await browser.close();
+    if (server) killNodeRed(server);
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  /** What the sidebar draws now: the selected node and, per chart, its series and data. */
+  const shown = () => page.evaluate(() => window.RnnSidebar.shown());
+  const chart = (view, key) => view.charts.find((c) => c.key === key);
+
+  it("has an rnn tab listing the sine example's trainer and predictor by their labels", async function () {
+    await page.waitForSelector("#red-ui-tab-rnn", { state: "attached" });
+    await page.evaluate(() => RED.sidebar.show("rnn"));
+    await page.waitForSelector(".rnn-sidebar-item[data-kind=predictor]");
+    const items = await page.$$eval(".rnn-sidebar-item", (els) => els.map((e) => ({ id: e.dataset.nodeId, label: e.querySelector(".rnn-sidebar-item-label").textContent })));
+    assert.deepStrictEqual(items, [{ id: trainer, label: "rnn trainer adam 0.01" }, { id: predictor, label: "rnn predictor" }]);
+  });
+
+  it("shows the run that ended before the editor opened", async function () {
+    await page.click(`.rnn-sidebar-item[data-node-id="${trainer}"]`);
+    await page.waitForSelector('.rnn-sidebar-chart[data-chart="loss"]');
+    const view = await shown();
+    assert.strictEqual(view.id, trainer);
+    const [epochs, loss, valLoss] = chart(view, "loss").data;
+    assert.ok(epochs.length >= 1 && epochs.every((e, i) => e === i + 1), `epochs 1…n: ${epochs}`);
+    assert.ok(loss.every(Number.isFinite) && valLoss.every(Number.isFinite));
+    assert.match(await page.textContent(".rnn-sidebar-head"), new RegExp(`(completed|stopped early) after ${epochs.length} epochs`));
+    // The naive rules' lines sit beside the network's validation RMSE.
+    assert.deepStrictEqual(chart(view, "rmse").series.slice(1), ["network", "persistence", "seasonal naive (50)"]);
+  });
+
+  it("follows the trainer selected on the canvas, and draws exactly the epochs of a new run", async function () {
+    // Every debug message of "loss per epoch" is an epoch payload: the page keeps them as the editor receives them.
+    // The states of the trainer's pictures tell when the new run has ended (the old run's end is already shown).
+    await page.evaluate(({ debugId, trainerId }) => {
+      window.__rnnEpochs = [];
+      window.__rnnStates = [];
+      RED.comms.subscribe("debug", (topic, m) => {
+        if (m.id === debugId) window.__rnnEpochs.push(JSON.parse(m.msg));
+      });
+      RED.comms.subscribe(`rnn/trainer/${trainerId}`, (topic, picture) => window.__rnnStates.push(picture.state));
+    }, { debugId: nodeId(SINE, "debug", "loss per epoch"), trainerId: trainer });
+    await page.click(`.rnn-sidebar-item[data-node-id="${predictor}"]`);
+    await page.click(`[id="${nodeId(SINE, "inject", "train")}"] .red-ui-flow-node-button`);
+    await page.click(`[id="${trainer}"] .red-ui-flow-node`);
+    await page.waitForFunction((id) => window.RnnSidebar.shown().id === id, trainer);
+    await page.waitForFunction(() => {
+      const run = window.__rnnStates.slice(window.__rnnStates.indexOf("running"));
+      return run[0] === "running" && run.some((s) => s !== "running");
+    }, null, { timeout: 120000 });
+    // Drawn once per frame: wait for the frame that draws the last picture.
+    await page.waitForFunction(() => {
+      const c = window.RnnSidebar.shown().charts.find((x) => x.key === "loss");
+      return c && JSON.stringify(c.data[0]) === JSON.stringify(window.__rnnEpochs.map((p) => p.epoch));
+    });
+    assert.match(await page.textContent(".rnn-sidebar-head"), /^(completed|stopped early)/);
+    const sent = await page.evaluate(() => window.__rnnEpochs);
+    assert.ok(sent.length >= 2, `${sent.length} epoch messages`);
+    const view = await shown();
+    const [epochs, loss, valLoss] = chart(view, "loss").data;
+    assert.deepStrictEqual({ epochs, loss, valLoss }, { epochs: sent.map((p) => p.epoch), loss: sent.map((p) => p.loss), valLoss: sent.map((p) => p.valLoss) });
+    assert.deepStrictEqual(chart(view, "rmse").data[1], sent.map((p) => p.metrics.rmse));
+    assert.deepStrictEqual(chart(view, "rmse").data[2], sent.map((p) => p.baselines.persistence.rmse));
+    assert.deepStrictEqual(chart(view, "lr").data[1], sent.map((p) => p.lr));
+
+    // The picture for the README.
+    await page.waitForSelector(".red-ui-notification", { state: "detached" });
+    await page.mouse.move(1, 1);
+    fs.mkdirSync(path.dirname(SIDEBAR_SHOT), { recursive: true });
+    await page.screenshot({ path: SIDEBAR_SHOT });
+  });
+
+  it("shows the predictor's readings against its forecasts, with the prediction interval as a band", async function () {
+    await page.click(`[id="${predictor}"] .red-ui-flow-node`);
+    await page.waitForFunction((id) => {
+      const v = window.RnnSidebar.shown();
+      const c = v.id === id && v.charts.find((x) => x.key === "forecast");
+      // A few readings after the new run's intervals: forecasts with bounds.
+      return c && c.data[3].filter((x) => x !== null).length >= 3;
+    }, predictor, { timeout: 60000 });
+    const c = chart(await shown(), "forecast");
+    assert.strictEqual(c.bands, 1, "the interval is drawn as a band");
+    assert.deepStrictEqual(c.series.slice(1), ["reading", "forecast", "lower (90 %)", "upper (90 %)", "anomaly"]);
+    const [, actual, predicted, lower, upper] = c.data;
+    assert.ok(actual.filter(Number.isFinite).length >= 3);
+    const bounded = lower.map((l, i) => [l, predicted[i], upper[i]]).filter(([l]) => l !== null);
+    assert.ok(bounded.every(([l, p, u]) => l < p && p < u), `forecasts inside their bounds: ${JSON.stringify(bounded.slice(0, 3))}`);
+    assert.deepStrictEqual(pageErrors, []);
   });
 });

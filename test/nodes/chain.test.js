@@ -29,7 +29,7 @@ describe("rnn nodes: a full training chain", function () {
     assert.ok(last.loss < epochs[0].payload.loss, "loss decreased");
     // validation metrics in real units (the sine's amplitude is 1, noise ±0.05)
     assert.ok(last.metrics.mse < 0.01, `validation MSE ${last.metrics.mse}`);
-    assert.deepStrictEqual(chart.slice(0, 2).map((m) => m.topic), ["loss", "valLoss"]);
+    assert.deepStrictEqual(chart.slice(0, 3).map((m) => m.topic), ["clear", "loss", "valLoss"]);
 
     // Predictor on the trainer's model: feed the last 24 values, then forecast the following ones.
     const pred = helper.getNode("pred");

@@ -44,8 +44,10 @@ describe("rnn trainer node", function () {
       assert.strictEqual(p.skipped, 0);
       assert.strictEqual(p.dhNorm, undefined, "no gradient report unless asked");
     }
-    assert.deepStrictEqual(chart.map((m) => `${m.topic}@${m.epoch}`), ["loss@1", "valLoss@1", "loss@2", "valLoss@2", "loss@3", "valLoss@3", "loss@4", "valLoss@4"]);
-    assert.strictEqual(chart[1].payload, epochs[0].payload.valLoss);
+    // First an empty array, which clears a dashboard chart, so that this run's curves do not join the last run's.
+    assert.deepStrictEqual({ topic: chart[0].topic, payload: chart[0].payload }, { topic: "clear", payload: [] });
+    assert.deepStrictEqual(chart.slice(1).map((m) => `${m.topic}@${m.epoch}`), ["loss@1", "valLoss@1", "loss@2", "valLoss@2", "loss@3", "valLoss@3", "loss@4", "valLoss@4"]);
+    assert.strictEqual(chart[2].payload, epochs[0].payload.valLoss);
     const best = epochs.reduce((a, m) => (m.payload.valLoss < a.payload.valLoss ? m : a));
     const { metrics, baselines, beatsBaseline, intervals, series, threads, ...rest } = done.payload;
     // threads "auto": two worker threads when two cores are free, else one.
