@@ -57,6 +57,14 @@
         };
     }
 
+    // A setting added after flows were saved without it: those flows lack the property, and the
+    // runtime reads it as the default, so the editor must not mark them as invalid.
+    function oneOfOrUnset(values) {
+        return function (v) {
+            return v === undefined || v === "" || values.indexOf(v) !== -1;
+        };
+    }
+
     // While the edit dialog is open the form holds the value being edited; otherwise (deploy,
     // import) only the saved property exists. A checkbox gives whether it is ticked.
     function current(node, field) {
@@ -177,6 +185,7 @@
         numberAbove: numberAbove,
         seed: seed,
         oneOf: oneOf,
+        oneOfOrUnset: oneOfOrUnset,
         current: current,
         holds: holds,
         onlyWhen: onlyWhen,
