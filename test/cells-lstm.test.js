@@ -97,6 +97,11 @@ describe("LSTM cell", function () {
     assert.equal(plain.layers[0].recurrentActivation, "sigmoid", "the default is written out");
     delete plain.layers[0].recurrentActivation;
     assert.throws(() => Model.fromJSON(plain), /recurrentActivation/, "a file without it is refused (Keras and TF.js default differently)");
+    plain.layers[0].recurrentActivation = "relu";
+    assert.throws(() => Model.fromJSON(plain), /layers\[0\]\.recurrentActivation.*"sigmoid", "hardSigmoid"/);
+    plain.layers[0].recurrentActivation = "sigmoid";
+    plain.layers[0].weights.W_x.pop();
+    assert.throws(() => Model.fromJSON(plain), /W_x.*expected 12 rows \(4 × hiddenSize: gates i, f, c, o\), got 11/);
   });
 
   it("refuses recurrentActivation on a cell without gates, and an unknown one", function () {
