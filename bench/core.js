@@ -129,6 +129,13 @@ async function main() {
   console.log('time ÷ ours fast: above 1 means that implementation is slower than our fast backend.');
   console.log('');
 
+  // --- Cells -------------------------------------------------------------------------------
+  console.log('## training: one epoch per cell (fast backend, same task, same hidden size; elman = the row above)');
+  const cellTimes = [['elman', epochTimes.get(oursFast)]];
+  for (const cell of ['lstm']) cellTimes.push([cell, await bench.timeRuns(bench.createOurs(data, w0, { cell }).epoch, RUNS)]);
+  bench.printTable(['cell', 'min', 'median', 'max', 'windows/s', 'time ÷ elman'], cellTimes.map(([cell, s]) => [cell, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), ratio(s.median, oursMs)]));
+  console.log('');
+
   // --- Inference ---------------------------------------------------------------------------
   console.log('## inference: forecast of one window of 24 (µs per call)');
   const inferRows = [];
@@ -152,6 +159,7 @@ async function main() {
     ok: allOk,
     training: impls.map((m) => ({ name: m.name, ...epochTimes.get(m) })),
     inference: inferRaw,
+    cells: cellTimes.map(([cell, s]) => ({ cell, ...s })),
   });
 }
 

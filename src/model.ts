@@ -8,9 +8,11 @@ import { LocalWork } from "./localWork";
 import type { Workspace } from "./workspace";
 import { isEmptyData, toPackedData, TrainingData } from "./packedData";
 import { checkFitOptions, FitOptions, FitResult, fitLength, LoopEvent, runToEnd, trainingLoop, trainingSummary } from "./trainingLoop";
-import { DEFAULT_CELL } from "./cells";
+import { DEFAULT_CELL, getCell } from "./cells";
 import {
   BackendName,
+  RECURRENT_ACTIVATIONS,
+  RecurrentActivation,
   CellName,
   HiddenActivation,
   IntervalsJSON,
@@ -33,6 +35,8 @@ export interface ModelLayerConfig extends LayerInit {
   cell?: CellName;
   hiddenSize: number;
   activation?: HiddenActivation;
+  /** The gates' activation of a gated cell (LSTM; default sigmoid). */
+  recurrentActivation?: RecurrentActivation;
   outputSize?: number;
   outputActivation?: OutputActivation;
 }
@@ -107,6 +111,16 @@ export class Model {
     const layers = config.layers.map((c) => {
       const spec: LayerSpec = { inputSize: width, hiddenSize: c.hiddenSize, activation: c.activation ?? "tanh" };
       if (c.cell !== undefined && c.cell !== DEFAULT_CELL) spec.cell = c.cell;
+      if (c.recurrentActivation !== undefined) {
+        if (!getCell(c.cell).fileKeys.includes("recurrentActivation")) {
+          throw new Error(`recurrentActivation applies to a gated cell only, not to "${getCell(c.cell).name}"`);
+        }
+        if (!RECURRENT_ACTIVATIONS.includes(c.recurrentActivation)) {
+          throw new Error(`recurrentActivation must be one of ${RECURRENT_ACTIVATIONS.map((r) => `"${r}"`).join(", ")}, got ${JSON.stringify(c.recurrentActivation)}`);
+        }
+        // The default stays implicit, as in a spec read from a model file.
+        if (c.recurrentActivation !== "sigmoid") spec.recurrentActivation = c.recurrentActivation;
+      }
       if (c.outputSize !== undefined) {
         spec.outputSize = c.outputSize;
         spec.outputActivation = c.outputActivation ?? "linear";

@@ -166,7 +166,7 @@ describe('model file: validateModelJSON', function () {
     });
 
     it('rejects an unknown type, activation or output activation', function () {
-      rejects(withEdit((m) => (m.layers[0].type = 'lstm')), 'layers[0].type');
+      rejects(withEdit((m) => (m.layers[0].type = 'conv1d')), 'layers[0].type');
       rejects(withEdit((m) => (m.layers[1].activation = 'gelu')), 'layers[1].activation', /"tanh", "relu", "sigmoid", "linear"/);
       rejects(withEdit((m) => (m.layers[1].outputActivation = 'tanh')), 'layers[1].outputActivation', /"linear", "sigmoid", "softmax"/);
     });
