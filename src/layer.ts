@@ -150,7 +150,11 @@ export class RnnLayer {
   static fromJSON(json: LayerJSON, inputSize: number): RnnLayer {
     const cell = cellOfFileType(json.type);
     if (!cell) throw new Error(`unknown layer type ${JSON.stringify(json.type)}`);
-    const spec: LayerSpec = { inputSize, hiddenSize: json.hiddenSize, activation: json.activation };
+    // The entry is validated, so the cell reads its own fields (GRU: recurrentActivation,
+    // resetAfter) from it as they are; they decide the parameters' shapes below.
+    const fields = json as unknown as Record<string, unknown>;
+    const own = cell.readFields({ oneOf: <T extends string>(key: string) => fields[key] as T, flag: (key) => fields[key] as boolean | undefined });
+    const spec: LayerSpec = { inputSize, hiddenSize: json.hiddenSize, activation: json.activation, ...own };
     // The default cell is left implicit, so an Elman spec reads as it always has.
     if (cell.name !== DEFAULT_CELL) spec.cell = cell.name;
     if (json.outputSize !== undefined) {

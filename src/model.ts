@@ -18,6 +18,8 @@ import {
   LossName,
   ModelJSON,
   OutputActivation,
+  RECURRENT_ACTIVATIONS,
+  RecurrentActivation,
   ScalerJSON,
   Target3,
   Tensor3,
@@ -32,6 +34,10 @@ export interface ModelLayerConfig extends LayerInit {
   cell?: CellName;
   hiddenSize: number;
   activation?: HiddenActivation;
+  /** LSTM and GRU: the gates' activation (default sigmoid). */
+  recurrentActivation?: RecurrentActivation;
+  /** GRU: the reset gate after the recurrent product, Keras 3's default form (default false). */
+  resetAfter?: boolean;
   outputSize?: number;
   outputActivation?: OutputActivation;
 }
@@ -106,6 +112,14 @@ export class Model {
     const layers = config.layers.map((c) => {
       const spec: LayerSpec = { inputSize: width, hiddenSize: c.hiddenSize, activation: c.activation ?? "tanh" };
       if (c.cell !== undefined && c.cell !== DEFAULT_CELL) spec.cell = c.cell;
+      if (c.recurrentActivation !== undefined) {
+        if (!RECURRENT_ACTIVATIONS.includes(c.recurrentActivation)) {
+          throw new Error(`recurrentActivation must be one of ${RECURRENT_ACTIVATIONS.join(", ")}, got ${String(c.recurrentActivation)}`);
+        }
+        // Defaults stay implicit, as the model file reads them back.
+        if (c.recurrentActivation !== "sigmoid") spec.recurrentActivation = c.recurrentActivation;
+      }
+      if (c.resetAfter === true) spec.resetAfter = true;
       if (c.outputSize !== undefined) {
         spec.outputSize = c.outputSize;
         spec.outputActivation = c.outputActivation ?? "linear";
