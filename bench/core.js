@@ -129,6 +129,17 @@ async function main() {
   console.log('time ÷ ours fast: above 1 means that implementation is slower than our fast backend.');
   console.log('');
 
+  // --- Cells -------------------------------------------------------------------------------
+  // The gated cells on the same task, layer size and batches (each from its own seeded weights).
+  console.log('## cells: one training epoch, fast backend (ms)');
+  const cellTimes = [['elman', epochTimes.get(oursFast)]];
+  for (const cell of ['gru']) cellTimes.push([cell, await bench.timeRuns(bench.createOurs(data, null, { cell }).epoch, RUNS)]);
+  bench.printTable(
+    ['cell', 'runs', 'min', 'median', 'max', 'windows/s', 'time ÷ elman'],
+    cellTimes.map(([cell, s]) => [cell, s.runs, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), ratio(s.median, oursMs)]),
+  );
+  console.log('');
+
   // --- Inference ---------------------------------------------------------------------------
   console.log('## inference: forecast of one window of 24 (µs per call)');
   const inferRows = [];
@@ -152,6 +163,7 @@ async function main() {
     ok: allOk,
     training: impls.map((m) => ({ name: m.name, ...epochTimes.get(m) })),
     inference: inferRaw,
+    cells: cellTimes.map(([cell, s]) => ({ cell, ...s })),
   });
 }
 
