@@ -16,7 +16,8 @@ import { gateActivationOf, resetsAfter } from "./settings";
  * φ is the layer's `activation`, σ its `recurrentActivation`. The three gates' weights are fused
  * and stacked along the rows: W_x (3H×I) is the transpose of Keras's `kernel`, W_h (3H×H) of its
  * `recurrent_kernel`, b its input bias and, with the reset after the product, b_rec its recurrent
- * bias (Keras keeps both as one 2×3H `bias`). The state it carries is h alone.
+ * bias (Keras keeps both as one 2×3H `bias`). The state it carries is h alone. The form with the
+ * reset before the product is the default (`resetAfter` false; ./settings.ts says why).
  */
 
 export const gruCell: Cell = {
