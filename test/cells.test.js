@@ -66,134 +66,133 @@ function formsOf(cell) {
   }));
 }
 
-for (const name of CELL_NAMES) {
+// Every cell in its default form and in each form it declares.
+for (const { name, variant, label } of CELL_NAMES.flatMap((n) => formsOf(getCell(n)).map((form) => ({ name: n, ...form })))) {
   const cell = getCell(name);
   const activation = cell.activations.includes("tanh") ? "tanh" : cell.activations[0];
-  for (const { variant, label } of formsOf(cell)) {
-    const spec = (extra = {}) => ({ cell: name === "elman" ? undefined : name, inputSize: 2, hiddenSize: 3, activation, outputSize: 2, ...variant, ...extra });
-    // A model layer of this cell in this form, or of another cell in its default form.
-    const layerOf = (c, hiddenSize, extra = {}) => ({ cell: c, hiddenSize, ...(c === name ? variant : {}), ...extra });
+  const spec = (extra = {}) => ({ cell: name === "elman" ? undefined : name, inputSize: 2, hiddenSize: 3, activation, outputSize: 2, ...variant, ...extra });
+  // A model layer of this cell in this form, or of another cell in its default form.
+  const layerOf = (c, hiddenSize, extra = {}) => ({ cell: c, hiddenSize, ...(c === name ? variant : {}), ...extra });
 
-    describe(`cell "${name}"${label}: the Cell contract`, function () {
-      it("its shapes, state size and init agree with each other, and a seed always gives the same weights", function () {
-        const s = spec();
-        const shapes = cell.shapes(s);
-        const names = shapes.map((p) => p.name);
-        assert.equal(new Set(names).size, names.length, "parameter names are unique");
-        for (const p of ["W_hy", "b_y"]) assert.ok(!names.includes(p), `the projection's ${p} is not the cell's`);
-        const a = RnnLayer.create(s, { seed: 5 });
-        const b = RnnLayer.create(s, { seed: 5 });
-        const other = RnnLayer.create(s, { seed: 6 });
-        assert.deepEqual(a.names(), [...names, "W_hy", "b_y"]);
-        for (const p of a.shapes()) assert.equal(a.params[p.name].length, p.rows * p.cols, p.name);
-        a.list().forEach((w, i) => assert.deepEqual(w, b.list()[i]));
-        assert.ok(a.list().some((w, i) => maxAbsDiff(w, other.list()[i]) > 0), "another seed gives other weights");
-        assert.ok(cell.stateSize(s) >= s.hiddenSize, "the state holds at least h");
-      });
-
-      for (const projection of [true, false]) {
-        for (const truncate of [0, 2]) {
-          it(`fast = reference to 1e-9 (outputs, state, every gradient, ∂L/∂x, ‖∂L/∂h_t‖; ${projection ? "with" : "without"} projection, truncate ${truncate}, carried state)`, function () {
-            const s = projection ? spec() : spec({ outputSize: undefined });
-            if (!projection) delete s.outputSize;
-            const layer = randomLayer(s, 11);
-            const B = 5, T = 6; // 5 rows: the fast kernels' four-row blocks and the remainder
-            const rng = new Random(3);
-            const x = randomArray(B * T * s.inputSize, rng);
-            const s0 = randomArray(B * layer.stateSize, rng, 0.5);
-            const c = randomArray(B * T * layer.outputSize, rng);
-            const f = run(fastBackend, layer, x, B, T, s0, c, { truncate });
-            const r = run(referenceBackend, layer, x, B, T, s0, c, { truncate });
-            close(f.fwd.y, r.fwd.y, BACKEND_TOLERANCE, "y");
-            close(f.fwd.state, r.fwd.state, BACKEND_TOLERANCE, "state");
-            for (const p of layer.names()) close(f.grads[p], r.grads[p], BACKEND_TOLERANCE, p);
-            close(f.dx, r.dx, BACKEND_TOLERANCE, "dx");
-            close(f.dhNormSq, r.dhNormSq, BACKEND_TOLERANCE, "dhNormSq");
-          });
-        }
-      }
-
-      it("reference gradients of every parameter and of x equal central finite differences (1e-6 relative)", function () {
-        const s = spec();
-        const layer = randomLayer(s, 21);
-        const B = 2, T = 4;
-        const rng = new Random(9);
-        const x = randomArray(B * T * s.inputSize, rng);
-        const s0 = randomArray(B * layer.stateSize, rng, 0.5);
-        const c = randomArray(B * T * layer.outputSize, rng);
-        const analytic = run(referenceBackend, layer, x, B, T, s0, c);
-        const loss = () => dot(c, fastBackend.forward(layer, x, B, T, s0).y);
-        const check = (arr, g, what) => {
-          for (let i = 0; i < arr.length; i++) {
-            const old = arr[i];
-            arr[i] = old + EPS;
-            const up = loss();
-            arr[i] = old - EPS;
-            const down = loss();
-            arr[i] = old;
-            const numeric = (up - down) / (2 * EPS);
-            const scale = Math.max(Math.abs(numeric), Math.abs(g[i]), FLOOR);
-            assert.ok(Math.abs(numeric - g[i]) <= FD_TOLERANCE * scale, `${what}[${i}]: analytic ${g[i]}, numeric ${numeric}`);
-          }
-        };
-        for (const p of layer.names()) check(layer.params[p], analytic.grads[p], p);
-        check(x, analytic.dx, "x");
-      });
-
-      it("a sequence run in two parts with the state carried equals the sequence run at once", function () {
-        const s = spec();
-        const layer = randomLayer(s, 31);
-        const B = 3, T1 = 3, T2 = 4, I = s.inputSize, O = layer.outputSize;
-        const rng = new Random(4);
-        const x = randomArray(B * (T1 + T2) * I, rng);
-        const part = (from, len) => {
-          const out = new Float64Array(B * len * I);
-          for (let b = 0; b < B; b++) out.set(x.subarray((b * (T1 + T2) + from) * I, (b * (T1 + T2) + from + len) * I), b * len * I);
-          return out;
-        };
-        const whole = fastBackend.forward(layer, x, B, T1 + T2);
-        const first = fastBackend.forward(layer, part(0, T1), B, T1);
-        const second = fastBackend.forward(layer, part(T1, T2), B, T2, first.state);
-        close(second.state, whole.state, 1e-14, "state");
-        for (let b = 0; b < B; b++) {
-          close(second.y.subarray(b * T2 * O, (b + 1) * T2 * O), whole.y.subarray((b * (T1 + T2) + T1) * O, (b + 1) * (T1 + T2) * O), 1e-14, `row ${b}`);
-        }
-      });
-
-      it("the forecaster's one-sequence step equals the batched forward, stacked under and over an Elman layer", function () {
-        for (const layers of [[name, "elman"], ["elman", name], [name, name]]) {
-          const model = Model.create({ inputSize: 2, seed: 8, layers: [layerOf(layers[0], 4), layerOf(layers[1], 3, { outputSize: 2 })] });
-          const rng = new Random(2);
-          for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.6));
-          const T = 7;
-          const x = randomArray(T * 2, rng);
-          const batched = fastBackend;
-          let input = x;
-          let y = null;
-          for (const layer of model.layers) {
-            y = batched.forward(layer, input, 1, T).y;
-            input = y;
-          }
-          const step = new Forecaster(model).run(x, T);
-          close(step, y.subarray((T - 1) * 2, T * 2), 1e-13, layers.join(" → "));
-        }
-      });
-
-      it("survives the model file and the workers' shared weights unchanged", function () {
-        const model = Model.create({ inputSize: 2, seed: 3, layers: [layerOf(name, 3), layerOf(name, 2, { outputSize: 1 })] });
-        const rng = new Random(7);
-        for (const w of model.parameters()) w.set(randomArray(w.length, rng));
-        const back = Model.fromJSON(JSON.parse(JSON.stringify(model.toJSON())));
-        assert.deepEqual(back.layers.map((l) => l.spec), model.layers.map((l) => l.spec));
-        model.parameters().forEach((w, i) => assert.deepEqual(back.parameters()[i], w));
-        const specs = model.layers.map((l) => l.spec);
-        const shared = new SharedArrayBuffer(8 * parameterCount(specs));
-        copyParameters(model, shared, "toShared");
-        const over = modelOverSharedWeights(2, specs, shared);
-        over.parameters().forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(model.parameters()[i])));
-      });
+  describe(`cell "${name}"${label}: the Cell contract`, function () {
+    it("its shapes, state size and init agree with each other, and a seed always gives the same weights", function () {
+      const s = spec();
+      const shapes = cell.shapes(s);
+      const names = shapes.map((p) => p.name);
+      assert.equal(new Set(names).size, names.length, "parameter names are unique");
+      for (const p of ["W_hy", "b_y"]) assert.ok(!names.includes(p), `the projection's ${p} is not the cell's`);
+      const a = RnnLayer.create(s, { seed: 5 });
+      const b = RnnLayer.create(s, { seed: 5 });
+      const other = RnnLayer.create(s, { seed: 6 });
+      assert.deepEqual(a.names(), [...names, "W_hy", "b_y"]);
+      for (const p of a.shapes()) assert.equal(a.params[p.name].length, p.rows * p.cols, p.name);
+      a.list().forEach((w, i) => assert.deepEqual(w, b.list()[i]));
+      assert.ok(a.list().some((w, i) => maxAbsDiff(w, other.list()[i]) > 0), "another seed gives other weights");
+      assert.ok(cell.stateSize(s) >= s.hiddenSize, "the state holds at least h");
     });
-  }
+
+    for (const projection of [true, false]) {
+      for (const truncate of [0, 2]) {
+        it(`fast = reference to 1e-9 (outputs, state, every gradient, ∂L/∂x, ‖∂L/∂h_t‖; ${projection ? "with" : "without"} projection, truncate ${truncate}, carried state)`, function () {
+          const s = projection ? spec() : spec({ outputSize: undefined });
+          if (!projection) delete s.outputSize;
+          const layer = randomLayer(s, 11);
+          const B = 5, T = 6; // 5 rows: the fast kernels' four-row blocks and the remainder
+          const rng = new Random(3);
+          const x = randomArray(B * T * s.inputSize, rng);
+          const s0 = randomArray(B * layer.stateSize, rng, 0.5);
+          const c = randomArray(B * T * layer.outputSize, rng);
+          const f = run(fastBackend, layer, x, B, T, s0, c, { truncate });
+          const r = run(referenceBackend, layer, x, B, T, s0, c, { truncate });
+          close(f.fwd.y, r.fwd.y, BACKEND_TOLERANCE, "y");
+          close(f.fwd.state, r.fwd.state, BACKEND_TOLERANCE, "state");
+          for (const p of layer.names()) close(f.grads[p], r.grads[p], BACKEND_TOLERANCE, p);
+          close(f.dx, r.dx, BACKEND_TOLERANCE, "dx");
+          close(f.dhNormSq, r.dhNormSq, BACKEND_TOLERANCE, "dhNormSq");
+        });
+      }
+    }
+
+    it("reference gradients of every parameter and of x equal central finite differences (1e-6 relative)", function () {
+      const s = spec();
+      const layer = randomLayer(s, 21);
+      const B = 2, T = 4;
+      const rng = new Random(9);
+      const x = randomArray(B * T * s.inputSize, rng);
+      const s0 = randomArray(B * layer.stateSize, rng, 0.5);
+      const c = randomArray(B * T * layer.outputSize, rng);
+      const analytic = run(referenceBackend, layer, x, B, T, s0, c);
+      const loss = () => dot(c, fastBackend.forward(layer, x, B, T, s0).y);
+      const check = (arr, g, what) => {
+        for (let i = 0; i < arr.length; i++) {
+          const old = arr[i];
+          arr[i] = old + EPS;
+          const up = loss();
+          arr[i] = old - EPS;
+          const down = loss();
+          arr[i] = old;
+          const numeric = (up - down) / (2 * EPS);
+          const scale = Math.max(Math.abs(numeric), Math.abs(g[i]), FLOOR);
+          assert.ok(Math.abs(numeric - g[i]) <= FD_TOLERANCE * scale, `${what}[${i}]: analytic ${g[i]}, numeric ${numeric}`);
+        }
+      };
+      for (const p of layer.names()) check(layer.params[p], analytic.grads[p], p);
+      check(x, analytic.dx, "x");
+    });
+
+    it("a sequence run in two parts with the state carried equals the sequence run at once", function () {
+      const s = spec();
+      const layer = randomLayer(s, 31);
+      const B = 3, T1 = 3, T2 = 4, I = s.inputSize, O = layer.outputSize;
+      const rng = new Random(4);
+      const x = randomArray(B * (T1 + T2) * I, rng);
+      const part = (from, len) => {
+        const out = new Float64Array(B * len * I);
+        for (let b = 0; b < B; b++) out.set(x.subarray((b * (T1 + T2) + from) * I, (b * (T1 + T2) + from + len) * I), b * len * I);
+        return out;
+      };
+      const whole = fastBackend.forward(layer, x, B, T1 + T2);
+      const first = fastBackend.forward(layer, part(0, T1), B, T1);
+      const second = fastBackend.forward(layer, part(T1, T2), B, T2, first.state);
+      close(second.state, whole.state, 1e-14, "state");
+      for (let b = 0; b < B; b++) {
+        close(second.y.subarray(b * T2 * O, (b + 1) * T2 * O), whole.y.subarray((b * (T1 + T2) + T1) * O, (b + 1) * (T1 + T2) * O), 1e-14, `row ${b}`);
+      }
+    });
+
+    it("the forecaster's one-sequence step equals the batched forward, stacked under and over an Elman layer", function () {
+      for (const layers of [[name, "elman"], ["elman", name], [name, name]]) {
+        const model = Model.create({ inputSize: 2, seed: 8, layers: [layerOf(layers[0], 4), layerOf(layers[1], 3, { outputSize: 2 })] });
+        const rng = new Random(2);
+        for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.6));
+        const T = 7;
+        const x = randomArray(T * 2, rng);
+        const batched = fastBackend;
+        let input = x;
+        let y = null;
+        for (const layer of model.layers) {
+          y = batched.forward(layer, input, 1, T).y;
+          input = y;
+        }
+        const step = new Forecaster(model).run(x, T);
+        close(step, y.subarray((T - 1) * 2, T * 2), 1e-13, layers.join(" → "));
+      }
+    });
+
+    it("survives the model file and the workers' shared weights unchanged", function () {
+      const model = Model.create({ inputSize: 2, seed: 3, layers: [layerOf(name, 3), layerOf(name, 2, { outputSize: 1 })] });
+      const rng = new Random(7);
+      for (const w of model.parameters()) w.set(randomArray(w.length, rng));
+      const back = Model.fromJSON(JSON.parse(JSON.stringify(model.toJSON())));
+      assert.deepEqual(back.layers.map((l) => l.spec), model.layers.map((l) => l.spec));
+      model.parameters().forEach((w, i) => assert.deepEqual(back.parameters()[i], w));
+      const specs = model.layers.map((l) => l.spec);
+      const shared = new SharedArrayBuffer(8 * parameterCount(specs));
+      copyParameters(model, shared, "toShared");
+      const over = modelOverSharedWeights(2, specs, shared);
+      over.parameters().forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(model.parameters()[i])));
+    });
+  });
 }
 
 describe("cells: nothing outside a cell knows its parameters' names", function () {
