@@ -101,6 +101,7 @@ function initialWeights(task = TASK) {
 /**
  * Our core on the task, starting from `w0`: an epoch is `model.fit` with epochs 1, exactly as a
  * user of the library calls it (the nested arrays are packed inside the call, as they would be).
+ * With another `cell` than Elman, `w0` is null and the layer keeps its own seeded weights.
  */
 function createOurs(data, w0, { backend = 'fast', activation = 'tanh', cell } = {}) {
   const { task } = data;
@@ -110,8 +111,7 @@ function createOurs(data, w0, { backend = 'fast', activation = 'tanh', cell } = 
     seed: task.weightSeed,
   });
   const p = model.layers[0].params;
-  // `w0` is an Elman layer's; another cell starts from its own seeded initialisation.
-  if (!cell) for (const k of WEIGHTS) p[k].set(w0[k]);
+  if (w0) for (const k of WEIGHTS) p[k].set(w0[k]);
   const fitOptions = { epochs: 1, batchSize: task.batchSize, optimizer: 'sgd', learningRate: task.learningRate, shuffle: false, backend };
   const sample = [data.inputs[0]];
   // One window is forecast the way the rnn predictor node does it: the allocation-free Forecaster
@@ -119,7 +119,7 @@ function createOurs(data, w0, { backend = 'fast', activation = 'tanh', cell } = 
   const forecaster = backend === 'fast' ? new core.Forecaster(model) : null;
   const flatWindow = Float64Array.from(data.inputs[0].flat());
   return {
-    name: `ours, ${backend} backend${cell ? `, ${cell} cell` : ''}`,
+    name: cell ? `ours, ${cell} cell, ${backend} backend` : `ours, ${backend} backend`,
     model,
     initialLoss: () => model.evaluate(data.inputs, data.targets, { backend }),
     epoch: () => model.fit({ inputs: data.inputs, targets: data.targets }, fitOptions).history[0].loss,

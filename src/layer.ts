@@ -150,8 +150,8 @@ export class RnnLayer {
   static fromJSON(json: LayerJSON, inputSize: number): RnnLayer {
     const cell = cellOfFileType(json.type);
     if (!cell) throw new Error(`unknown layer type ${JSON.stringify(json.type)}`);
-    // The entry is validated already, so the cell's own fields (activation, an LSTM's
-    // recurrentActivation, …) are read back as they stand, by the cell that wrote them.
+    // The entry is validated already, so the cell reads its own fields (activation; the gated
+    // cells' recurrentActivation; GRU's resetAfter) back as they stand; they decide the shapes below.
     const fields = json as unknown as Record<string, unknown>;
     const own = cell.readFields({ oneOf: <T extends string>(key: string) => fields[key] as T, flag: (key) => fields[key] as boolean | undefined });
     const spec: LayerSpec = { inputSize, hiddenSize: json.hiddenSize, activation: json.activation, ...own };

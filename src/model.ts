@@ -21,6 +21,8 @@ import {
   LossName,
   ModelJSON,
   OutputActivation,
+  RECURRENT_ACTIVATIONS,
+  RecurrentActivation,
   ScalerJSON,
   Target3,
   Tensor3,
@@ -35,8 +37,10 @@ export interface ModelLayerConfig extends LayerInit {
   cell?: CellName;
   hiddenSize: number;
   activation?: HiddenActivation;
-  /** The gates' activation of a gated cell (LSTM; default sigmoid). */
+  /** LSTM and GRU: the gates' activation (default sigmoid). */
   recurrentActivation?: RecurrentActivation;
+  /** GRU: the reset gate after the recurrent product, Keras 3's default form (default false). */
+  resetAfter?: boolean;
   outputSize?: number;
   outputActivation?: OutputActivation;
 }
@@ -120,6 +124,10 @@ export class Model {
         }
         // The default stays implicit, as in a spec read from a model file.
         if (c.recurrentActivation !== "sigmoid") spec.recurrentActivation = c.recurrentActivation;
+      }
+      if (c.resetAfter === true) {
+        if (!getCell(c.cell).fileKeys.includes("resetAfter")) throw new Error(`resetAfter applies to the GRU cell only, not to "${getCell(c.cell).name}"`);
+        spec.resetAfter = true;
       }
       if (c.outputSize !== undefined) {
         spec.outputSize = c.outputSize;

@@ -58,12 +58,23 @@ function run(backend, layer, x, B, T, s0, c, options = {}) {
   return { fwd, grads, dx, dhNormSq, loss: dot(c, fwd.y) };
 }
 
-for (const name of CELL_NAMES) {
+/** The default form of a cell, then each of the forms it declares (`variants`), e.g. "resetAfter true". */
+function formsOf(cell) {
+  return [{}, ...(cell.variants ?? [])].map((variant) => ({
+    variant,
+    label: Object.keys(variant).length ? ` (${Object.entries(variant).map(([k, v]) => `${k} ${v}`).join(", ")})` : "",
+  }));
+}
+
+// Every cell in its default form and in each form it declares.
+for (const { name, variant, label } of CELL_NAMES.flatMap((n) => formsOf(getCell(n)).map((form) => ({ name: n, ...form })))) {
   const cell = getCell(name);
   const activation = cell.activations.includes("tanh") ? "tanh" : cell.activations[0];
-  const spec = (extra = {}) => ({ cell: name === "elman" ? undefined : name, inputSize: 2, hiddenSize: 3, activation, outputSize: 2, ...extra });
+  const spec = (extra = {}) => ({ cell: name === "elman" ? undefined : name, inputSize: 2, hiddenSize: 3, activation, outputSize: 2, ...variant, ...extra });
+  // A model layer of this cell in this form, or of another cell in its default form.
+  const layerOf = (c, hiddenSize, extra = {}) => ({ cell: c, hiddenSize, ...(c === name ? variant : {}), ...extra });
 
-  describe(`cell "${name}": the Cell contract`, function () {
+  describe(`cell "${name}"${label}: the Cell contract`, function () {
     it("its shapes, state size and init agree with each other, and a seed always gives the same weights", function () {
       const s = spec();
       const shapes = cell.shapes(s);
@@ -151,7 +162,7 @@ for (const name of CELL_NAMES) {
 
     it("the forecaster's one-sequence step equals the batched forward, stacked under and over an Elman layer", function () {
       for (const layers of [[name, "elman"], ["elman", name], [name, name]]) {
-        const model = Model.create({ inputSize: 2, seed: 8, layers: [{ cell: layers[0], hiddenSize: 4 }, { cell: layers[1], hiddenSize: 3, outputSize: 2 }] });
+        const model = Model.create({ inputSize: 2, seed: 8, layers: [layerOf(layers[0], 4), layerOf(layers[1], 3, { outputSize: 2 })] });
         const rng = new Random(2);
         for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.6));
         const T = 7;
@@ -169,7 +180,7 @@ for (const name of CELL_NAMES) {
     });
 
     it("survives the model file and the workers' shared weights unchanged", function () {
-      const model = Model.create({ inputSize: 2, seed: 3, layers: [{ cell: name, hiddenSize: 3 }, { cell: name, hiddenSize: 2, outputSize: 1 }] });
+      const model = Model.create({ inputSize: 2, seed: 3, layers: [layerOf(name, 3), layerOf(name, 2, { outputSize: 1 })] });
       const rng = new Random(7);
       for (const w of model.parameters()) w.set(randomArray(w.length, rng));
       const back = Model.fromJSON(JSON.parse(JSON.stringify(model.toJSON())));
@@ -202,9 +213,11 @@ describe("cells: nothing outside a cell knows its parameters' names", function (
     const offenders = [];
     // Each cell's folder is its own; two cells may use the same names for their own parameters.
     const cellFolders = CELL_NAMES.map((n) => path.join(root, "src", "cells", n) + path.sep);
+    const asCode = (n) => `\\b${n}\\b`;
     for (const name of CELL_NAMES) {
-      const names = getCell(name).shapes({ inputSize: 1, hiddenSize: 1, activation: "tanh" }).map((s) => s.name);
-      const pattern = new RegExp(`\\b(${names.join("|")})\\b`);
+      const cell = getCell(name);
+      const names = [...new Set(formsOf(cell).flatMap(({ variant }) => cell.shapes({ inputSize: 1, hiddenSize: 1, activation: "tanh", ...variant }).map((s) => s.name)))];
+      const pattern = new RegExp(`(${names.map(asCode).join("|")})`);
       for (const file of files) {
         if (cellFolders.some((folder) => file.startsWith(folder))) continue;
         const code = fs.readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");

@@ -81,6 +81,12 @@ export interface Cell {
   readonly activations: readonly HiddenActivation[];
   /** Model-file keys of the layer besides the frame's (type, hiddenSize, outputSize, outputActivation, weights). */
   readonly fileKeys: readonly string[];
+  /**
+   * Settings that change what the cell computes besides its activation (GRU: the reset gate after
+   * the recurrent product), one partial spec per form; the Cell contract is checked in each of
+   * them as well as in the default form. Absent when the cell has one form.
+   */
+  readonly variants?: readonly Partial<LayerSpec>[];
   /** Parameters in a fixed order: the order of optimizers, gradients, shared weights and the file. */
   shapes(spec: Readonly<LayerSpec>): ParamShape[];
   /** Numbers of state per sequence (H for a cell that carries h only). Its first H entries are h. */

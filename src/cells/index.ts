@@ -2,11 +2,12 @@ import { CellName } from "../types";
 import { Cell } from "./cell";
 import { elmanCell } from "./elman";
 import { lstmCell } from "./lstm";
+import { gruCell } from "./gru";
 
 export type { Cell, CellKernel, CellForward, CellBackwardOptions, CellFieldReader, ParamShape, Params } from "./cell";
 
 /** Every cell the package has, by the name the layer's `cell` setting uses. */
-const CELLS: readonly Cell[] = [elmanCell, lstmCell];
+const CELLS: readonly Cell[] = [elmanCell, lstmCell, gruCell];
 
 export const CELL_NAMES: readonly CellName[] = CELLS.map((c) => c.name);
 export const DEFAULT_CELL: CellName = elmanCell.name;
