@@ -11,8 +11,6 @@ import { checkFitOptions, FitOptions, FitResult, fitLength, LoopEvent, runToEnd,
 import { DEFAULT_CELL, getCell } from "./cells";
 import {
   BackendName,
-  RECURRENT_ACTIVATIONS,
-  RecurrentActivation,
   CellName,
   HiddenActivation,
   IntervalsJSON,

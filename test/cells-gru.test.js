@@ -46,12 +46,12 @@ function kerasGru(w, xs, { H, resetAfter, recurrentActivation }) {
 
 /** Keras's arrays from ours: each fused matrix transposed, the biases stacked as Keras keeps them. */
 function toKeras(layer, I, H) {
-  const { W_x, W_h, b, recurrentBias } = layer.params;
+  const { W_x, W_h, bias, recurrentBias } = layer.params;
   const transpose = (flat, rows, cols) => Array.from({ length: cols }, (_, c) => Array.from({ length: rows }, (_, r) => flat[r * cols + c]));
   return {
     kernel: transpose(W_x, 3 * H, I),
     recurrentKernel: transpose(W_h, 3 * H, H),
-    bias: recurrentBias ? [Array.from(b), Array.from(recurrentBias)] : Array.from(b),
+    bias: recurrentBias ? [Array.from(bias), Array.from(recurrentBias)] : Array.from(bias),
   };
 }
 
@@ -75,7 +75,7 @@ describe("GRU: the Keras / TensorFlow.js definition", function () {
     const before = RnnLayer.create({ cell: "gru", inputSize: 1, hiddenSize: 2, activation: "tanh" }, { seed: 1 });
     const after = RnnLayer.create({ cell: "gru", inputSize: 1, hiddenSize: 2, activation: "tanh", resetAfter: true }, { seed: 1 });
     assert.deepEqual(before.names(), ["W_x", "W_h", "bias"]);
-    assert.deepEqual(after.names(), ["W_x", "W_h", "b", "recurrentBias"]);
+    assert.deepEqual(after.names(), ["W_x", "W_h", "bias", "recurrentBias"]);
     const rng = new Random(3);
     for (const w of before.list()) for (let i = 0; i < w.length; i++) w[i] = rng.uniform(-1, 1);
     ["W_x", "W_h", "bias"].forEach((n) => after.params[n].set(before.params[n]));
@@ -87,7 +87,7 @@ describe("GRU: the Keras / TensorFlow.js definition", function () {
   it("initialises W_x glorot-uniform, each gate's block of W_h orthogonal, the biases zero", function () {
     const H = 4, I = 3;
     const layer = RnnLayer.create({ cell: "gru", inputSize: I, hiddenSize: H, activation: "tanh", resetAfter: true }, { seed: 2 });
-    const { W_x, W_h, b, recurrentBias } = layer.params;
+    const { W_x, W_h, bias, recurrentBias } = layer.params;
     const limit = Math.sqrt(6 / (3 * H + I));
     assert.ok(W_x.every((v) => Math.abs(v) <= limit) && W_x.some((v) => v !== 0), "W_x within the glorot limit");
     for (let g = 0; g < 3; g++) {
@@ -99,7 +99,7 @@ describe("GRU: the Keras / TensorFlow.js definition", function () {
         }
       }
     }
-    assert.ok(b.every((v) => v === 0) && recurrentBias.every((v) => v === 0), "zero biases");
+    assert.ok(bias.every((v) => v === 0) && recurrentBias.every((v) => v === 0), "zero biases");
   });
 });
 
@@ -115,7 +115,7 @@ describe("GRU: settings and the model file", function () {
     const l = json.layers[0];
     assert.equal(l.type, "gru");
     assert.deepEqual([l.activation, l.recurrentActivation, l.resetAfter], ["tanh", "hardSigmoid", true]);
-    assert.deepEqual(Object.keys(l.weights), ["W_x", "W_h", "b", "recurrentBias", "W_hy", "b_y"]);
+    assert.deepEqual(Object.keys(l.weights), ["W_x", "W_h", "bias", "recurrentBias", "W_hy", "b_y"]);
     const back = Model.fromJSON(JSON.parse(JSON.stringify(json)));
     assert.equal(back.layers[0].spec.resetAfter, true);
     assert.equal(back.layers[0].spec.recurrentActivation, "hardSigmoid");
@@ -141,7 +141,7 @@ describe("GRU: settings and the model file", function () {
   });
 
   it("Model.create refuses an unknown recurrentActivation", function () {
-    assert.throws(() => Model.create({ inputSize: 1, layers: [{ cell: "gru", hiddenSize: 2, recurrentActivation: "softsign" }] }), /recurrentActivation must be one of sigmoid, hardSigmoid/);
+    assert.throws(() => Model.create({ inputSize: 1, layers: [{ cell: "gru", hiddenSize: 2, recurrentActivation: "softsign" }] }), /recurrentActivation must be one of "sigmoid", "hardSigmoid"/);
   });
 });
 
