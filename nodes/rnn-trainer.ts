@@ -422,7 +422,11 @@ export = function register(RED: NodeAPI): void {
       };
       // The run's weights are saved at once, as they stand: a redeploy or a new run during the
       // interval calibration below must not cost the run its file.
-      const saved: Promise<boolean> = shouldSave ? file.saveIf(model, `training ${reason}`, true, decision.then((d) => d !== null && d.save)).catch(() => false) : Promise.resolve(false);
+      // Without a final save, the done message still waits for the epochs' saves queued before it:
+      // a flow that reads the file on "done" must find what the run wrote.
+      const saved: Promise<boolean> = shouldSave
+        ? file.saveIf(model, `training ${reason}`, true, decision.then((d) => d !== null && d.save)).catch(() => false)
+        : file.settled.then(() => false, () => false);
       // Closing (a redeploy) waited for the run to end so that it keeps its file: nothing more to do.
       if (closed) return;
       const unavailable = reason === "diverged" ? "training diverged" : intervalsUnavailable(trained, history);
