@@ -5,17 +5,21 @@
  * with the current weights and replaces it with the outputs.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { allFinite, fastBackend, LIMITS, MAX_TENSOR_VALUES, packInputs, RnnLayer, unpackOutputs } from "../src";
+import { allocateInputs, allocateOutputs, ForwardInBlocks, inSlices, LIMITS, packInputSteps, RnnLayer, unpackOutputSteps } from "../src";
 import { LayerNodeApi } from "./shared/apis";
 import { buildLayer, layerFits, layerSettings, readLayerConfig } from "./shared/layerConfig";
 import { isRunRecord } from "./shared/runs";
-import { announcePackageDir, BoundedMap, Done, errorMessage, fail, fmt, nestingDepth, Send, setupNode } from "./shared/runtime";
+import { defaultMaxValues, dropOversized, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
+import { MESSAGE_SLICE_MS, OrderedWork } from "./shared/orderedWork";
+import { announcePackageDir, BoundedMap, Done, errorMessage, fail, fmt, NestedShape, nestedShape, Send, setupNode } from "./shared/runtime";
 
 /** Per-topic hidden states kept in stateful mode; the least recently used is evicted beyond it. */
 const MAX_STATEFUL_TOPICS = 1000;
 
 export = function register(RED: NodeAPI): void {
   announcePackageDir();
+  /** Numbers one message may bring in and out (read once: settings.js does not change while Node-RED runs). */
+  const limit = maxValues(RED, (value) => RED.log.warn(RED._("rnn-layer.warnings.badMaxValues", { setting: MAX_VALUES_SETTING, value, limit: defaultMaxValues() })));
   function RnnLayerNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-layer", readLayerConfig);
@@ -24,6 +28,11 @@ export = function register(RED: NodeAPI): void {
 
     let layer: RnnLayer | null = null;
     const states = new BoundedMap<string, Float64Array>(MAX_STATEFUL_TOPICS);
+    /** Counts the times the weights were replaced or forgotten (and the states with them). */
+    let weightsGeneration = 0;
+    const work = new OrderedWork(limit);
+    /** Numbers per step the layer emits. */
+    const outputWidth = config.projection ? config.outputSize : config.hiddenSize;
 
     function showSummary(urgent = false): void {
       if (!layer) {
@@ -50,6 +59,7 @@ export = function register(RED: NodeAPI): void {
         } else {
           layer = trained.clone();
           states.clear();
+          weightsGeneration++;
         }
         showSummary();
         return true;
@@ -57,6 +67,7 @@ export = function register(RED: NodeAPI): void {
       resetWeights() {
         layer = null;
         states.clear();
+        weightsGeneration++;
         showSummary(true);
       },
     };
@@ -64,8 +75,30 @@ export = function register(RED: NodeAPI): void {
     showSummary(true);
 
     node.on("input", (msg: NodeMessageInFlow & { rnn?: unknown }, send: Send, done: Done) => {
+      // A forward pass is weighed before anything is allocated: the numbers in and the outputs
+      // they become, against the limit (nodes/shared/messageBudget.ts).
+      const shape = msg.rnn === undefined && msg.topic !== "reset" ? nestedShape(msg.payload) : null;
+      const values = shape ? shape.B * shape.T * (shape.F + outputWidth) : 0;
+      if (values > limit) {
+        const text = t("errors.tooLarge", { values, limit, setting: MAX_VALUES_SETTING });
+        dropOversized(msg as Record<string, unknown>, ["payload"], t("errors.removed", { values }));
+        fail(status, done, msg, new Error(text));
+        return;
+      }
+      if (!work.admits(values)) {
+        fail(status, done, msg, new Error(t("errors.busy", { waiting: work.pending })));
+        return;
+      }
+      work.add(values, () => handle(msg, shape, send, done));
+    });
+
+    /** One message, in its turn (see OrderedWork). */
+    async function handle(msg: NodeMessageInFlow & { rnn?: unknown }, shape: NestedShape | null, send: Send, done: Done): Promise<void> {
       let sent = false;
+      const alive = () => work.alive;
+      const slices = { sliceMs: MESSAGE_SLICE_MS };
       try {
+        if (!alive()) throw new Error(t("errors.closed"));
         if (msg.rnn !== undefined) {
           if (!isRunRecord(msg.rnn)) throw new Error("msg.rnn is not a run record from an rnn sequence node (it must pass the rnn nodes unchanged)");
           if (msg.rnn.loss) throw new Error("this run message has already passed an rnn loss node: rnn layers go before rnn loss");
@@ -83,27 +116,24 @@ export = function register(RED: NodeAPI): void {
           return;
         }
         if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
-        const depth = nestingDepth(msg.payload);
-        if (depth === 0) throw new Error(t("errors.badPayload", { message: "expected numbers: batch × time × features (or time × features, or a list of numbers)" }));
-        const nested = depth === 3 ? msg.payload : depth === 2 ? [msg.payload] : [(msg.payload as number[]).map((v) => [v])];
-        const I = (nested as number[][][])[0][0].length;
+        if (!shape) throw new Error(t("errors.badPayload", { message: "expected numbers: batch × time × features (or time × features, or a list of numbers)" }));
+        const { depth, batch, F: I } = shape;
         // The first message fixes the weight shapes: a wild one must not make W_xh gigabytes large.
         if (!layer && I > LIMITS.maxInputSize) throw new Error(t("errors.shape", { message: `${I} input features exceed the limit of ${LIMITS.maxInputSize}` }));
         if (layer && layer.inputSize !== I) {
           throw new Error(t("errors.shape", { message: `this layer takes ${layer.inputSize} input feature(s) (fixed when it first ran or was trained), got ${I}; send topic "reset" to the trainer to start again with new sizes` }));
         }
-        const packed = packInputs(nested, I, "msg.payload");
-        // The forward pass keeps every hidden state: bound that, not just the inputs.
-        const kept = packed.B * (packed.T + 1) * Math.max(config.hiddenSize, config.projection ? config.outputSize : 0);
-        if (kept > MAX_TENSOR_VALUES) throw new Error(t("errors.shape", { message: `${packed.B}×${packed.T} steps would keep ${kept} hidden values, more than the limit of ${MAX_TENSOR_VALUES}: send shorter sequences or smaller batches` }));
-        if (!layer) layer = buildLayer(config, I);
-        const topic = typeof msg.topic === "string" ? msg.topic : "";
-        let h0: Float64Array | null = null;
+        const packed = allocateInputs(batch, I, "msg.payload");
+        await inSlices(packed.B * packed.T, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), alive, slices);
+        if (!alive()) throw new Error(t("errors.closed"));
         // The state kept for a topic is the one after the last step; padded shorter sequences would
         // run extra steps on zeros and keep a state they never reached.
         if (config.stateful && packed.lengths.some((l) => l !== packed.T)) {
           throw new Error(t("errors.badPayload", { message: "in stateful mode the sequences of one message must have equal lengths" }));
         }
+        if (!layer) layer = buildLayer(config, I);
+        const topic = typeof msg.topic === "string" ? msg.topic : "";
+        let h0: Float64Array | null = null;
         if (config.stateful) {
           const s = states.touch(topic);
           if (s && s.length === packed.B * layer.hiddenSize) h0 = s;
@@ -111,14 +141,22 @@ export = function register(RED: NodeAPI): void {
           // rather than start from zeros silently.
           else if (s) node.warn(t("warnings.stateReset", { topic: topic || "(no topic)", was: s.length / layer.hiddenSize, now: packed.B }));
         }
-        const fwd = fastBackend.forward(layer, packed.data, packed.B, packed.T, h0);
+        const generation = weightsGeneration;
+        const pass = new ForwardInBlocks(layer, packed.data, packed.B, packed.T, h0);
+        // One block at first: a block of a wide layer is the most a slice can be sure to stop after.
+        await inSlices(pass.count, (from, to) => pass.run(from, to), alive, { ...slices, first: 1 });
+        if (!alive()) throw new Error(t("errors.closed"));
         // A NaN would travel on, and in stateful mode it would stick to the topic for good.
-        if (!allFinite([fwd.y, fwd.hT])) {
+        if (!pass.finite) {
           throw new Error(t("errors.badPayload", { message: "the outputs overflowed to non-finite values (inputs far larger than this layer's weights can take); the state was left as it was" }));
         }
-        if (config.stateful) states.set(topic, fwd.hT);
-        const out = unpackOutputs(fwd.y, packed, layer.outputSize);
-        msg.payload = depth === 3 ? out : depth === 2 ? out[0] : out[0].map((step) => (step.length === 1 ? step[0] : step));
+        // Weights replaced or forgotten meanwhile have cleared the states: this one is of the old weights.
+        if (config.stateful && generation === weightsGeneration) states.set(topic, pass.hT);
+        const O = pass.outputSize;
+        const out = allocateOutputs(packed);
+        await inSlices(packed.B * packed.T, (from, to) => unpackOutputSteps(pass.y, packed, O, out, from, to, depth === 1), alive, slices);
+        if (!alive()) throw new Error(t("errors.closed"));
+        msg.payload = depth === 3 ? out : out[0];
         showSummary();
         send(msg);
         sent = true;
@@ -129,9 +167,10 @@ export = function register(RED: NodeAPI): void {
         if (sent) node.error(errorMessage(e));
         else fail(status, done, msg, e);
       }
-    });
+    }
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      work.close();
       status.cancel();
       states.clear();
       done();

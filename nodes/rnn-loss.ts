@@ -5,12 +5,16 @@
  * request msg.metrics (mse, rmse, mae, mape).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { computeLoss, computeMetrics, LOSSES, packInputs, packTargets } from "../src";
+import { allocateInputs, allocateTargets, computeLoss, computeMetrics, inSlices, LOSSES, packInputSteps, packTargetSteps } from "../src";
+import { defaultMaxValues, dropOversized, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
+import { MESSAGE_SLICE_MS, OrderedWork } from "./shared/orderedWork";
 import { isRunRecord } from "./shared/runs";
-import { announcePackageDir, Done, enumField, errorMessage, fail, fmt, nestingDepth, numField, Send, setupNode } from "./shared/runtime";
+import { announcePackageDir, Done, enumField, errorMessage, fail, fmt, NestedShape, nestedShape, numField, Send, setupNode } from "./shared/runtime";
 
 export = function register(RED: NodeAPI): void {
   announcePackageDir();
+  /** Numbers one message may bring (read once: settings.js does not change while Node-RED runs). */
+  const limit = maxValues(RED, (value) => RED.log.warn(RED._("rnn-loss.warnings.badMaxValues", { setting: MAX_VALUES_SETTING, value, limit: defaultMaxValues() })));
   function RnnLossNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-loss", (raw: Record<string, unknown>) => {
@@ -22,9 +26,33 @@ export = function register(RED: NodeAPI): void {
     const { loss, delta } = setup.config;
     node.status({ fill: "grey", shape: "ring", text: loss });
 
-    node.on("input", (msg: NodeMessageInFlow & { target?: unknown; rnn?: unknown; loss?: number; metrics?: unknown }, send: Send, done: Done) => {
+    type LossMessage = NodeMessageInFlow & { target?: unknown; rnn?: unknown; loss?: number; metrics?: unknown };
+    const work = new OrderedWork(limit);
+
+    node.on("input", (msg: LossMessage, send: Send, done: Done) => {
+      // Weighed before anything is allocated: the payload's numbers and as many targets.
+      const shape = msg.rnn === undefined ? nestedShape(msg.payload) : null;
+      const values = shape ? 2 * shape.B * shape.T * shape.F : 0;
+      if (values > limit) {
+        const text = t("errors.tooLarge", { values, limit, setting: MAX_VALUES_SETTING });
+        dropOversized(msg as Record<string, unknown>, ["payload", "target"], t("errors.removed", { values }));
+        fail(status, done, msg, new Error(text));
+        return;
+      }
+      if (!work.admits(values)) {
+        fail(status, done, msg, new Error(t("errors.busy", { waiting: work.pending })));
+        return;
+      }
+      work.add(values, () => handle(msg, shape, send, done));
+    });
+
+    /** One message, in its turn (see OrderedWork). */
+    async function handle(msg: LossMessage, shape: NestedShape | null, send: Send, done: Done): Promise<void> {
       let sent = false;
+      const alive = () => work.alive;
+      const slices = { sliceMs: MESSAGE_SLICE_MS };
       try {
+        if (!alive()) throw new Error(t("errors.closed"));
         if (msg.rnn !== undefined) {
           if (!isRunRecord(msg.rnn)) throw new Error("msg.rnn is not a run record from an rnn sequence node (it must pass the rnn nodes unchanged)");
           if (msg.rnn.loss) throw new Error("this run message has already passed an rnn loss node: a chain has one");
@@ -37,14 +65,17 @@ export = function register(RED: NodeAPI): void {
         }
         if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
         if (msg.target === undefined) throw new Error(t("errors.noTarget"));
-        const depth = nestingDepth(msg.payload);
-        if (depth === 0) throw new Error(t("errors.badPayload", { message: "expected the outputs as batch × time × values (or time × values, or a list of numbers)" }));
-        // Targets are wrapped like the outputs; a non-array target is left for packTargets to name.
-        const wrap = (v: unknown) => (depth === 3 ? v : depth === 2 ? [v] : Array.isArray(v) ? [v.map((x) => (x === null ? null : [x]))] : v);
-        const nested = wrap(msg.payload) as number[][][];
-        const O = nested[0][0].length;
-        const packed = packInputs(nested, O, "msg.payload");
-        const target = packTargets(wrap(msg.target), packed, O, "msg.target");
+        if (!shape) throw new Error(t("errors.badPayload", { message: "expected the outputs as batch × time × values (or time × values, or a list of numbers)" }));
+        const { depth, batch, F: O } = shape;
+        // Targets are wrapped like the outputs; a non-array target is left for allocateTargets to name.
+        const v = msg.target;
+        const targets = depth === 3 ? v : depth === 2 ? [v] : Array.isArray(v) ? [v] : v;
+        const packed = allocateInputs(batch, O, "msg.payload");
+        const steps = packed.B * packed.T;
+        await inSlices(steps, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), alive, slices);
+        const target = allocateTargets(targets, packed, O, "msg.target");
+        await inSlices(steps, (from, to) => packTargetSteps(targets as unknown[][], packed, O, target, from, to, "msg.target"), alive, slices);
+        if (!alive()) throw new Error(t("errors.closed"));
         // Cross-entropy needs to know how the outputs were squashed; outside a chain that is the usual pairing.
         const g = loss === "crossentropy" ? (O > 1 ? "softmax" : "sigmoid") : "linear";
         const result = computeLoss(loss, packed.data, target, O, g, { delta, valueOnly: true });
@@ -62,9 +93,10 @@ export = function register(RED: NodeAPI): void {
         if (sent) node.error(errorMessage(e));
         else fail(status, done, msg, e);
       }
-    });
+    }
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      work.close();
       status.cancel();
       done();
     });
