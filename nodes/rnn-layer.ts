@@ -5,12 +5,12 @@
  * with the current weights and replaces it with the outputs.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { allocateInputs, allocateOutputs, ForwardInBlocks, inSlices, LIMITS, packInputSteps, RnnLayer, unpackOutputSteps } from "../src";
+import { allocateInputs, allocateOutputs, ForwardInBlocks, inTimedSlices, LIMITS, packInputSteps, RnnLayer, unpackOutputSteps } from "../src";
 import { LayerNodeApi } from "./shared/apis";
 import { buildLayer, layerFits, layerSettings, readLayerConfig } from "./shared/layerConfig";
 import { isRunRecord } from "./shared/runs";
 import { defaultMaxValues, dropOversized, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
-import { MESSAGE_SLICE_MS, OrderedWork } from "./shared/orderedWork";
+import { MESSAGE_SLICE_MS, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
 import { announcePackageDir, BoundedMap, Done, errorMessage, fail, fmt, NestedShape, nestedShape, Send, setupNode } from "./shared/runtime";
 
 /** Per-topic hidden states kept in stateful mode; the least recently used is evicted beyond it. */
@@ -96,7 +96,6 @@ export = function register(RED: NodeAPI): void {
     async function handle(msg: NodeMessageInFlow & { rnn?: unknown }, shape: NestedShape | null, send: Send, done: Done): Promise<void> {
       let sent = false;
       const alive = () => work.alive;
-      const slices = { sliceMs: MESSAGE_SLICE_MS };
       try {
         if (!alive()) throw new Error(t("errors.closed"));
         if (msg.rnn !== undefined) {
@@ -124,7 +123,7 @@ export = function register(RED: NodeAPI): void {
           throw new Error(t("errors.shape", { message: `this layer takes ${layer.inputSize} input feature(s) (fixed when it first ran or was trained), got ${I}; send topic "reset" to the trainer to start again with new sizes` }));
         }
         const packed = allocateInputs(batch, I, "msg.payload");
-        await inSlices(packed.B * packed.T, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), alive, slices);
+        await inTimedSlices(packed.B * packed.T, STEPS_PER_CHUNK, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), MESSAGE_SLICE_MS, alive);
         if (!alive()) throw new Error(t("errors.closed"));
         // The state kept for a topic is the one after the last step; padded shorter sequences would
         // run extra steps on zeros and keep a state they never reached.
@@ -144,7 +143,7 @@ export = function register(RED: NodeAPI): void {
         const generation = weightsGeneration;
         const pass = new ForwardInBlocks(layer, packed.data, packed.B, packed.T, h0);
         // One block at first: a block of a wide layer is the most a slice can be sure to stop after.
-        await inSlices(pass.count, (from, to) => pass.run(from, to), alive, { ...slices, first: 1 });
+        await inTimedSlices(pass.count, 1, (from, to) => pass.run(from, to), MESSAGE_SLICE_MS, alive);
         if (!alive()) throw new Error(t("errors.closed"));
         // A NaN would travel on, and in stateful mode it would stick to the topic for good.
         if (!pass.finite) {
@@ -154,7 +153,7 @@ export = function register(RED: NodeAPI): void {
         if (config.stateful && generation === weightsGeneration) states.set(topic, pass.hT);
         const O = pass.outputSize;
         const out = allocateOutputs(packed);
-        await inSlices(packed.B * packed.T, (from, to) => unpackOutputSteps(pass.y, packed, O, out, from, to, depth === 1), alive, slices);
+        await inTimedSlices(packed.B * packed.T, STEPS_PER_CHUNK, (from, to) => unpackOutputSteps(pass.y, packed, O, out, from, to, depth === 1), MESSAGE_SLICE_MS, alive);
         if (!alive()) throw new Error(t("errors.closed"));
         msg.payload = depth === 3 ? out : out[0];
         showSummary();

@@ -5,11 +5,14 @@
  * request msg.metrics (mse, rmse, mae, mape).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { allocateInputs, allocateTargets, computeLoss, computeMetrics, inSlices, LOSSES, packInputSteps, packTargetSteps } from "../src";
+import { addMetricSums, allocateInputs, allocateTargets, computeLoss, emptyMetricSums, inTimedSlices, LOSSES, metricsFromSums, packInputSteps, packTargetSteps } from "../src";
 import { defaultMaxValues, dropOversized, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
-import { MESSAGE_SLICE_MS, OrderedWork } from "./shared/orderedWork";
+import { MESSAGE_SLICE_MS, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
 import { isRunRecord } from "./shared/runs";
 import { announcePackageDir, Done, enumField, errorMessage, fail, fmt, NestedShape, nestedShape, numField, Send, setupNode } from "./shared/runtime";
+
+/** Values the loss is computed over between two looks at the clock (about a millisecond's work). */
+const LOSS_CHUNK_VALUES = 65_536;
 
 export = function register(RED: NodeAPI): void {
   announcePackageDir();
@@ -50,7 +53,6 @@ export = function register(RED: NodeAPI): void {
     async function handle(msg: LossMessage, shape: NestedShape | null, send: Send, done: Done): Promise<void> {
       let sent = false;
       const alive = () => work.alive;
-      const slices = { sliceMs: MESSAGE_SLICE_MS };
       try {
         if (!alive()) throw new Error(t("errors.closed"));
         if (msg.rnn !== undefined) {
@@ -72,18 +74,40 @@ export = function register(RED: NodeAPI): void {
         const targets = depth === 3 ? v : depth === 2 ? [v] : Array.isArray(v) ? [v] : v;
         const packed = allocateInputs(batch, O, "msg.payload");
         const steps = packed.B * packed.T;
-        await inSlices(steps, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), alive, slices);
+        await inTimedSlices(steps, STEPS_PER_CHUNK, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), MESSAGE_SLICE_MS, alive);
         const target = allocateTargets(targets, packed, O, "msg.target");
-        await inSlices(steps, (from, to) => packTargetSteps(targets as unknown[][], packed, O, target, from, to, "msg.target"), alive, slices);
+        await inTimedSlices(steps, STEPS_PER_CHUNK, (from, to) => packTargetSteps(targets as unknown[][], packed, O, target, from, to, "msg.target"), MESSAGE_SLICE_MS, alive);
         if (!alive()) throw new Error(t("errors.closed"));
         // Cross-entropy needs to know how the outputs were squashed; outside a chain that is the usual pairing.
         const g = loss === "crossentropy" ? (O > 1 ? "softmax" : "sigmoid") : "linear";
-        const result = computeLoss(loss, packed.data, target, O, g, { delta, valueOnly: true });
-        msg.loss = result.count > 0 && Number.isFinite(result.loss) ? result.loss : null as unknown as number;
-        const metrics = computeMetrics(packed.data, target);
+        // A stretch of whole steps at a time: the loss is a mean over the entries (softmax
+        // cross-entropy: the steps) with a target, so the stretches' sums add up to it, and the
+        // metrics' sums add up entry by entry as in one pass.
+        const chunkValues = Math.max(1, Math.floor(LOSS_CHUNK_VALUES / O)) * O;
+        const chunks = Math.ceil(packed.data.length / chunkValues);
+        const sums = emptyMetricSums();
+        let sum = 0;
+        let count = 0;
+        let only = 0;
+        await inTimedSlices(chunks, 1, (from, to) => {
+          for (let k = from; k < to; k++) {
+            const y = packed.data.subarray(k * chunkValues, (k + 1) * chunkValues);
+            const tk = target.subarray(k * chunkValues, (k + 1) * chunkValues);
+            const part = computeLoss(loss, y, tk, O, g, { delta, valueOnly: true });
+            sum += part.loss * part.count;
+            count += part.count;
+            only = part.loss;
+            addMetricSums(sums, y, tk);
+          }
+        }, MESSAGE_SLICE_MS, alive);
+        if (!alive()) throw new Error(t("errors.closed"));
+        // One stretch (every message but huge ones) is computeLoss itself, to the last bit.
+        const value = count === 0 ? 0 : chunks === 1 ? only : sum / count;
+        msg.loss = count > 0 && Number.isFinite(value) ? value : null as unknown as number;
+        const metrics = metricsFromSums(sums);
         // Without a single target there is nothing to measure: null, as msg.loss, rather than NaNs.
         msg.metrics = metrics.count > 0 ? metrics : null;
-        status.set({ fill: "green", shape: "dot", text: t("status.loss", { loss: fmt(result.loss) }) });
+        status.set({ fill: "green", shape: "dot", text: t("status.loss", { loss: fmt(value) }) });
         send(msg);
         sent = true;
         done();

@@ -32,7 +32,7 @@ export { isPackedData, isEmptyData, toPackedData } from "./packedData";
 export type { PackedData, NestedData, TrainingData } from "./packedData";
 export * from "./tensors";
 export { ForwardInBlocks, BLOCK_WORK } from "./forwardInBlocks";
-export { inSlices, nextTurn, SLICE_MS } from "./offThread";
+export { inTimedSlices } from "./offThread";
 export * from "./data";
 export * from "./modelFile";
 export * from "./modelStore";

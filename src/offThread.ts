@@ -31,12 +31,10 @@ export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmedia
  * slowest time per item seen, not the last. On code not yet optimised the cost per item can rise
  * again several-fold while V8 switches tiers (seen copying a history: 0.05 µs a row in one slice,
  * 0.45 and 0.54 in the next two, sized from the fast one to 1.5 and 1.2 ms), so one fast slice
- * says little about the next. Options: `first`, the size of the first slice (256 cheap items by
- * default, fewer when one item is already a sizeable piece of work); `sliceMs`, the time a slice
- * is sized to (SLICE_MS by default).
+ * says little about the next.
  */
-export async function inSlices(count: number, work: (from: number, to: number) => void, alive: () => boolean = () => true, { first = 256, sliceMs = SLICE_MS } = {}): Promise<void> {
-  let size = first;
+export async function inSlices(count: number, work: (from: number, to: number) => void, alive: () => boolean = () => true): Promise<void> {
+  let size = 256;
   let slowest = 0;
   for (let from = 0; from < count && alive(); ) {
     const to = Math.min(count, from + size);
@@ -44,8 +42,30 @@ export async function inSlices(count: number, work: (from: number, to: number) =
     work(from, to);
     slowest = Math.max(slowest, (performance.now() - t0) / (to - from));
     // At most 4× larger each time: a slice timed at 0 (below the timer's resolution) must not size the next at all of it.
-    size = Math.max(Math.min(64, first), Math.min(size * 4, slowest > 0 ? Math.floor(sliceMs / slowest) : size * 4));
+    size = Math.max(64, Math.min(size * 4, slowest > 0 ? Math.floor(SLICE_MS / slowest) : size * 4));
     from = to;
+    if (from < count) await nextTurn();
+  }
+}
+
+/**
+ * Calls `work(from, to)` over [0, count), `chunk` items at a time, for up to `sliceMs` at a time
+ * with a turn of the event loop between slices. Unlike inSlices, the clock is read after every
+ * chunk rather than the slice sized in advance: for work of a known, even cost per chunk (a block
+ * of a forward pass, a run of steps to pack), a chunk that was slow because the thread was
+ * preempted or collecting garbage then shortens one slice, instead of shrinking every later one.
+ * A slice runs over `sliceMs` by at most one chunk. Stops early, between chunks, once `alive`
+ * says no.
+ */
+export async function inTimedSlices(count: number, chunk: number, work: (from: number, to: number) => void, sliceMs: number, alive: () => boolean = () => true): Promise<void> {
+  let from = 0;
+  while (from < count && alive()) {
+    const t0 = performance.now();
+    do {
+      const to = Math.min(count, from + chunk);
+      work(from, to);
+      from = to;
+    } while (from < count && performance.now() - t0 < sliceMs);
     if (from < count) await nextTurn();
   }
 }

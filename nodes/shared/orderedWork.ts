@@ -11,11 +11,17 @@
 export const MAX_WAITING_MESSAGES = 10_000;
 
 /**
- * The time one slice of a message's work is sized to. Slices are sized from the slowest item seen
- * so far, so a slice can run over by the few-fold a change of V8's tier makes (see inSlices): 5 ms
- * keeps that under 20 ms, while a turn of the event loop every 5 ms costs little of the work.
+ * The time one slice of a message's work may take before the event loop gets a turn
+ * (inTimedSlices). A slice can run over it by one chunk (a block of the forward pass, about a
+ * tenth of a millisecond, or STEPS_PER_CHUNK steps packed); a turn every 5 ms costs little.
  */
 export const MESSAGE_SLICE_MS = 5;
+
+/**
+ * Steps of a batch packed or unpacked between two looks at the clock: well under a millisecond
+ * even for steps of a thousand features.
+ */
+export const STEPS_PER_CHUNK = 256;
 
 export class OrderedWork {
   private tail: Promise<void> = Promise.resolve();
