@@ -41,21 +41,29 @@ export function defaultMaxValues(heapLimitBytes = v8.getHeapStatistics().heap_si
   return Math.min(MAX_TENSOR_VALUES, Math.floor((heapLimitBytes * HEAP_SHARE) / BYTES_PER_VALUE));
 }
 
+/** Runtimes (their settings objects) already told that their setting is unusable. */
+const warned = new WeakSet<object>();
+
 /**
  * The limit in force: settings.js's `rnnMaxValues` (a whole number from 1 to MAX_TENSOR_VALUES),
  * else the default. `invalid` is called with the value when the setting is there but unusable
- * (then the default applies): the node says so in the log rather than refuse every message.
+ * (then the default applies): the node says so in the log rather than refuse every message, once
+ * per runtime for all the node types that read it.
  */
 export function maxValues(RED: NodeAPI, invalid: (value: string) => void): number {
+  const settings = RED.settings as unknown as Record<string, unknown>;
   let raw: unknown;
   try {
-    raw = (RED.settings as unknown as Record<string, unknown>)[MAX_VALUES_SETTING];
+    raw = settings[MAX_VALUES_SETTING];
   } catch {
     raw = undefined;
   }
   if (raw === undefined || raw === null) return defaultMaxValues();
   if (typeof raw === "number" && Number.isInteger(raw) && raw >= 1 && raw <= MAX_TENSOR_VALUES) return raw;
-  invalid(typeof raw === "string" || typeof raw === "number" ? String(raw) : typeof raw);
+  if (!warned.has(settings)) {
+    warned.add(settings);
+    invalid(typeof raw === "string" || typeof raw === "number" ? String(raw) : typeof raw);
+  }
   return defaultMaxValues();
 }
 
