@@ -9,9 +9,10 @@ import { allocateInputs, allocateOutputs, ForwardInBlocks, inTimedSlices, LIMITS
 import { LayerNodeApi } from "./shared/apis";
 import { buildLayer, layerFits, layerSettings, readLayerConfig } from "./shared/layerConfig";
 import { isRunRecord } from "./shared/runs";
-import { defaultMaxValues, dropOversized, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
+import { defaultMaxValues, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
+import { NestedShape, nestedShape } from "./shared/nestedShape";
 import { MESSAGE_SLICE_MS, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
-import { announcePackageDir, BoundedMap, Done, errorMessage, fail, fmt, NestedShape, nestedShape, Send, setupNode } from "./shared/runtime";
+import { announcePackageDir, BoundedMap, Done, errorMessage, fail, fmt, Send, setupNode } from "./shared/runtime";
 
 /** Per-topic hidden states kept in stateful mode; the least recently used is evicted beyond it. */
 const MAX_STATEFUL_TOPICS = 1000;
@@ -19,7 +20,7 @@ const MAX_STATEFUL_TOPICS = 1000;
 export = function register(RED: NodeAPI): void {
   announcePackageDir();
   /** Numbers one message may bring in and out (read once: settings.js does not change while Node-RED runs). */
-  const limit = maxValues(RED, (value) => RED.log.warn(RED._("rnn-layer.warnings.badMaxValues", { setting: MAX_VALUES_SETTING, value, limit: defaultMaxValues() })));
+  const limit = maxValues(RED, "rnn-layer", (value) => RED.log.warn(RED._("rnn-layer.warnings.badMaxValues", { setting: MAX_VALUES_SETTING, value, limit: defaultMaxValues() })));
   function RnnLayerNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-layer", readLayerConfig);
@@ -81,7 +82,6 @@ export = function register(RED: NodeAPI): void {
       const values = shape ? shape.B * shape.T * (shape.F + outputWidth) : 0;
       if (values > limit) {
         const text = t("errors.tooLarge", { values, limit, setting: MAX_VALUES_SETTING });
-        dropOversized(msg as Record<string, unknown>, ["payload"], t("errors.removed", { values }));
         fail(status, done, msg, new Error(text));
         return;
       }

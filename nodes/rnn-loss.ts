@@ -6,10 +6,11 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { addMetricSums, allocateInputs, allocateTargets, computeLoss, emptyMetricSums, inTimedSlices, LOSSES, metricsFromSums, packInputSteps, packTargetSteps } from "../src";
-import { defaultMaxValues, dropOversized, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
+import { defaultMaxValues, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
+import { NestedShape, nestedShape } from "./shared/nestedShape";
 import { MESSAGE_SLICE_MS, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
 import { isRunRecord } from "./shared/runs";
-import { announcePackageDir, Done, enumField, errorMessage, fail, fmt, NestedShape, nestedShape, numField, Send, setupNode } from "./shared/runtime";
+import { announcePackageDir, Done, enumField, errorMessage, fail, fmt, numField, Send, setupNode } from "./shared/runtime";
 
 /** Values the loss is computed over between two looks at the clock (about a millisecond's work). */
 const LOSS_CHUNK_VALUES = 65_536;
@@ -17,7 +18,7 @@ const LOSS_CHUNK_VALUES = 65_536;
 export = function register(RED: NodeAPI): void {
   announcePackageDir();
   /** Numbers one message may bring (read once: settings.js does not change while Node-RED runs). */
-  const limit = maxValues(RED, (value) => RED.log.warn(RED._("rnn-loss.warnings.badMaxValues", { setting: MAX_VALUES_SETTING, value, limit: defaultMaxValues() })));
+  const limit = maxValues(RED, "rnn-loss", (value) => RED.log.warn(RED._("rnn-loss.warnings.badMaxValues", { setting: MAX_VALUES_SETTING, value, limit: defaultMaxValues() })));
   function RnnLossNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-loss", (raw: Record<string, unknown>) => {
@@ -38,7 +39,6 @@ export = function register(RED: NodeAPI): void {
       const values = shape ? 2 * shape.B * shape.T * shape.F : 0;
       if (values > limit) {
         const text = t("errors.tooLarge", { values, limit, setting: MAX_VALUES_SETTING });
-        dropOversized(msg as Record<string, unknown>, ["payload", "target"], t("errors.removed", { values }));
         fail(status, done, msg, new Error(text));
         return;
       }

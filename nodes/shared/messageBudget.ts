@@ -7,6 +7,7 @@
 import * as v8 from "v8";
 import type { NodeAPI } from "node-red";
 import { MAX_TENSOR_VALUES } from "../../src";
+import { nestedShape } from "./nestedShape";
 
 /**
  * Bytes one number costs while a message is worked on, counted for every number that comes in
@@ -45,12 +46,19 @@ export function defaultMaxValues(heapLimitBytes = v8.getHeapStatistics().heap_si
 const warned = new WeakSet<object>();
 
 /**
+ * The limit of the runtime, with the note that stands for a payload beyond it (see oversizedNote).
+ * Set when the layer and loss node types register, which they do whenever Node-RED loads the
+ * package: every node's errors go through it, and Node-RED runs one runtime per process.
+ */
+let inForce: { limit: number; note: (values: number) => string } | null = null;
+
+/**
  * The limit in force: settings.js's `rnnMaxValues` (a whole number from 1 to MAX_TENSOR_VALUES),
  * else the default. `invalid` is called with the value when the setting is there but unusable
  * (then the default applies): the node says so in the log rather than refuse every message, once
- * per runtime for all the node types that read it.
+ * per runtime for all the node types that read it. `type` names the catalogue of the note.
  */
-export function maxValues(RED: NodeAPI, invalid: (value: string) => void): number {
+export function maxValues(RED: NodeAPI, type: string, invalid: (value: string) => void): number {
   const settings = RED.settings as unknown as Record<string, unknown>;
   let raw: unknown;
   try {
@@ -58,20 +66,34 @@ export function maxValues(RED: NodeAPI, invalid: (value: string) => void): numbe
   } catch {
     raw = undefined;
   }
-  if (raw === undefined || raw === null) return defaultMaxValues();
-  if (typeof raw === "number" && Number.isInteger(raw) && raw >= 1 && raw <= MAX_TENSOR_VALUES) return raw;
-  if (!warned.has(settings)) {
+  let limit = defaultMaxValues();
+  if (typeof raw === "number" && Number.isInteger(raw) && raw >= 1 && raw <= MAX_TENSOR_VALUES) limit = raw;
+  else if (raw !== undefined && raw !== null && !warned.has(settings)) {
     warned.add(settings);
     invalid(typeof raw === "string" || typeof raw === "number" ? String(raw) : typeof raw);
   }
-  return defaultMaxValues();
+  inForce = { limit, note: (values) => RED._(`${type}.errors.removed`, { values }) };
+  return limit;
 }
 
 /**
- * A refused message's payload (and target) is replaced by a note before the message ends:
- * Node-RED would otherwise give each Catch node a deep copy of it, as large as what the limit
- * kept from being worked on.
+ * How many numbers a payload holds, as far as can be told without reading them: B×T×F for a
+ * numeric batch (nestedShape), else the entries of an array (a series of rows, readings), else 0.
  */
-export function dropOversized(msg: Record<string, unknown>, keys: readonly string[], note: string): void {
-  for (const key of keys) if (key in msg) msg[key] = note;
+export function countNumbers(v: unknown): number {
+  if (!Array.isArray(v)) return 0;
+  const shape = nestedShape(v);
+  return shape ? shape.B * shape.T * shape.F : v.length;
+}
+
+/**
+ * The note that replaces a payload (or target) of a message ended with an error when it holds
+ * more numbers than the limit; null when it does not. Node-RED gives every Catch node a deep copy
+ * of a failed message: of a payload that size, a second copy as large as the one the limit kept
+ * from being worked on (2,000,000 numbers nested as steps: half a second and 160 MB).
+ */
+export function oversizedNote(v: unknown): string | null {
+  if (!inForce) return null;
+  const n = countNumbers(v);
+  return n > inForce.limit ? inForce.note(n) : null;
 }

@@ -60,26 +60,49 @@ describe("one message's work: the limit, slices and order", function () {
     assert.strictEqual(defaultMaxValues(2 ** 50), 50000000);
   });
 
-  it("rnn layer: a message beyond rnnMaxValues is refused at once, naming the limit and the setting, without its payload in the Catch node's copy; the next one is worked on", async function () {
+  it("rnn layer: a message beyond rnnMaxValues is refused at once, naming the limit and the setting, without a payload beyond the limit in the Catch node's copy; the next one is worked on", async function () {
     await start({ rnnMaxValues: 1000 });
     await helper.load(NODES, flowWith(LAYER));
     const node = helper.getNode("node");
     const out = collect(helper.getNode("out"));
     const errors = collect(helper.getNode("errors"));
-    // 600 numbers in and 600 out: 1,200 > 1,000.
-    node.receive({ payload: numbers(600), topic: "big" });
+    // 1,200 numbers in and 1,200 out: 2,400 > 1,000; the payload alone is beyond the limit too.
+    node.receive({ payload: numbers(1200), topic: "big" });
     await waitFor(() => errors.length === 1, 5000, "the refusal");
-    assert.match(errors[0].error.message, /carries 1200 numbers .*limit of 1000.*rnnMaxValues in settings\.js/);
+    assert.match(errors[0].error.message, /carries 2400 numbers .*limit of 1000.*rnnMaxValues in settings\.js/);
     assert.strictEqual(typeof errors[0].payload, "string");
     assert.match(errors[0].payload, /removed: 1200 numbers/);
     assert.strictEqual(errors[0].topic, "big");
+    // 600 in and 600 out: refused, but a payload within the limit reaches the Catch node as it was.
+    const within = numbers(600, 3);
+    node.receive({ payload: within });
+    await waitFor(() => errors.length === 2, 5000, "the second refusal");
+    assert.match(errors[1].error.message, /carries 1200 numbers/);
+    assert.deepStrictEqual(errors[1].payload, within);
     // 500 in and 500 out is within it, and comes out as the core's forward pass.
     const small = numbers(500, 2);
     node.receive({ payload: small });
     await waitFor(() => out.length === 1, 5000, "the output");
     const want = fastBackend.forward(coreLayer(LAYER), Float64Array.from(small), 1, 500, null).y;
     assert.deepStrictEqual(out[0].payload, Array.from(want));
-    assert.strictEqual(errors.length, 1);
+    assert.strictEqual(errors.length, 2);
+  });
+
+  it("any node: a message refused for another reason also reaches the Catch node without a payload beyond the limit (a series of 1,500 rows at rnn sequence)", async function () {
+    await start({ rnnMaxValues: 1000 });
+    await helper.load(NODES, withCatch([
+      { id: "f1", type: "tab" },
+      { id: "node", z: "f1", type: "rnn-sequence", windowLength: 4, horizon: 1, validationSplit: 0.25, batchSize: 4, epochs: 1, bufferSize: 100, trainAfter: 0, ackTimeout: 1, wires: [["out"]] },
+      { id: "out", z: "f1", type: "helper", wires: [] },
+    ]));
+    const errors = collect(helper.getNode("errors"));
+    helper.getNode("node").receive({ topic: "train", payload: Array.from({ length: 1500 }, () => "not a number") });
+    await waitFor(() => errors.length === 1, 10000, "the refusal");
+    assert.strictEqual(typeof errors[0].payload, "string");
+    assert.match(errors[0].payload, /removed: 1500 numbers/);
+    helper.getNode("node").receive({ topic: "train", payload: Array.from({ length: 900 }, () => "not a number") });
+    await waitFor(() => errors.length === 2, 10000, "the second refusal");
+    assert.ok(Array.isArray(errors[1].payload) && errors[1].payload.length === 900, "within the limit: left as it was");
   });
 
   it("rnn layer: the outputs count too (a layer without a projection emits its hidden units)", async function () {
@@ -156,7 +179,7 @@ describe("one message's work: the limit, slices and order", function () {
     for (const m of errors) assert.match(m.error.message, /stopped or redeployed before it had finished with this message/);
   });
 
-  it("rnn loss: a large message is computed a stretch at a time: the loss of one pass (to rounding) and the same metrics; beyond the limit both payload and target are left out", async function () {
+  it("rnn loss: a large message is computed a stretch at a time: the loss of one pass (to rounding) and the same metrics; beyond the limit, a payload and a target larger than it are left out", async function () {
     await start({ rnnMaxValues: 500000 });
     await helper.load(NODES, flowWith({ type: "rnn-loss", loss: "mse", delta: 1 }));
     const node = helper.getNode("node");
@@ -170,9 +193,9 @@ describe("one message's work: the limit, slices and order", function () {
     const whole = computeLoss("mse", Float64Array.from(y), t, 1, "linear", { valueOnly: true });
     assert.ok(Math.abs(out[0].loss - whole.loss) <= 1e-12 * whole.loss, `${out[0].loss} vs ${whole.loss}`);
     assert.deepStrictEqual(out[0].metrics, computeMetrics(Float64Array.from(y), t));
-    node.receive({ payload: numbers(250001), target: numbers(250001) });
+    node.receive({ payload: numbers(500001), target: numbers(500001) });
     await waitFor(() => errors.length === 1, 5000, "the refusal");
-    assert.match(errors[0].error.message, /carries 500002 numbers \(its payload and its target\), more than the limit of 500000/);
+    assert.match(errors[0].error.message, /carries 1000002 numbers \(its payload and its target\), more than the limit of 500000/);
     assert.strictEqual(typeof errors[0].payload, "string");
     assert.strictEqual(typeof errors[0].target, "string");
   });
