@@ -24,6 +24,7 @@ const { fork } = require('child_process');
 const { monitorEventLoopDelay } = require('perf_hooks');
 
 const CASES = [
+  { name: '3,000,000 numbers → rnn layer, 16 units', node: 'rnn-layer', hiddenSize: 16, values: 3_000_000 },
   { name: '3,000,000 numbers → rnn layer, 32 units', node: 'rnn-layer', hiddenSize: 32, values: 3_000_000 },
   { name: '300,000 numbers → rnn layer, 128 units', node: 'rnn-layer', hiddenSize: 128, values: 300_000 },
   { name: '2,000,000 numbers → rnn layer, 16 units', node: 'rnn-layer', hiddenSize: 16, values: 2_000_000 },
