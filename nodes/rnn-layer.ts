@@ -117,14 +117,19 @@ export = function register(RED: NodeAPI): void {
         if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
         if (!shape) throw new Error(t("errors.badPayload", { message: "expected numbers: batch × time × features (or time × features, or a list of numbers)" }));
         const { depth, batch, F: I } = shape;
-        // The first message fixes the weight shapes: a wild one must not make W_xh gigabytes large.
-        if (!layer && I > LIMITS.maxInputSize) throw new Error(t("errors.shape", { message: `${I} input features exceed the limit of ${LIMITS.maxInputSize}` }));
-        if (layer && layer.inputSize !== I) {
-          throw new Error(t("errors.shape", { message: `this layer takes ${layer.inputSize} input feature(s) (fixed when it first ran or was trained), got ${I}; send topic "reset" to the trainer to start again with new sizes` }));
-        }
+        const checkInputSize = () => {
+          // The first message fixes the weight shapes: a wild one must not make W_xh gigabytes large.
+          if (!layer && I > LIMITS.maxInputSize) throw new Error(t("errors.shape", { message: `${I} input features exceed the limit of ${LIMITS.maxInputSize}` }));
+          if (layer && layer.inputSize !== I) {
+            throw new Error(t("errors.shape", { message: `this layer takes ${layer.inputSize} input feature(s) (fixed when it first ran or was trained), got ${I}; send topic "reset" to the trainer to start again with new sizes` }));
+          }
+        };
+        checkInputSize();
         const packed = allocateInputs(batch, I, "msg.payload");
         await inTimedSlices(packed.B * packed.T, STEPS_PER_CHUNK, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), MESSAGE_SLICE_MS, alive);
         if (!alive()) throw new Error(t("errors.closed"));
+        // A training run may have handed the layer weights of another input size while it was packed.
+        checkInputSize();
         // The state kept for a topic is the one after the last step; padded shorter sequences would
         // run extra steps on zeros and keep a state they never reached.
         if (config.stateful && packed.lengths.some((l) => l !== packed.T)) {
@@ -142,7 +147,7 @@ export = function register(RED: NodeAPI): void {
         }
         const generation = weightsGeneration;
         const pass = new ForwardInBlocks(layer, packed.data, packed.B, packed.T, h0);
-        // One block at first: a block of a wide layer is the most a slice can be sure to stop after.
+        // One block between looks at the clock: a block of a wide layer is already a tenth of a millisecond.
         await inTimedSlices(pass.count, 1, (from, to) => pass.run(from, to), MESSAGE_SLICE_MS, alive);
         if (!alive()) throw new Error(t("errors.closed"));
         // A NaN would travel on, and in stateful mode it would stick to the topic for good.
