@@ -604,7 +604,7 @@ async function feed(helper, { target, count, seed, make, huge = null, every = 20
     if (hugeAt.has(i)) {
       const h = hugeList[hugeIndex++ % hugeList.length];
       const m = huge ? huge(h, fuzzer) : { msg: { payload: h.value }, expect: "either" };
-      send(m.msg, m.expect, h.name);
+      send(m.msg, m.expect, h.name, m.why);
       await tick();
     }
     if (i % every === 0) await tick();
