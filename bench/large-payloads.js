@@ -5,7 +5,8 @@
  * Node-RED (RED.init / RED.start, a temporary user directory, this package found through
  * `nodesDir`), deploys inject → function → one rnn node → function, with one Catch node, and
  * presses the inject button through the admin API. The payload is made before the button is
- * pressed, so the figures are the node's and Node-RED's own.
+ * pressed, so the figures are the node's and Node-RED's own. The predictor reads a model file
+ * written for it (one feature, 16 units, a window of 24).
  *
  * Printed per case: how the message ended (sent on, or the error a Catch node saw, or the process
  * died), the time from the button to that end, the longest event-loop stall in between
@@ -29,6 +30,7 @@ const CASES = [
   { name: '300,000 numbers → rnn layer, 128 units', node: 'rnn-layer', hiddenSize: 128, values: 300_000 },
   { name: '2,000,000 numbers → rnn layer, 16 units', node: 'rnn-layer', hiddenSize: 16, values: 2_000_000 },
   { name: '1,000,000 numbers and targets → rnn loss', node: 'rnn-loss', values: 1_000_000 },
+  { name: '2,000,000 readings as one window → rnn predictor', node: 'rnn-predictor', values: 2_000_000 },
 ];
 
 function arg(name, fallback) {
@@ -98,10 +100,12 @@ function post(port, urlPath) {
 function flowFor(c) {
   const z = 'bench-tab';
   const take = 'const b = global.get("bench");\nmsg.payload = b.payload;\nif (b.target) msg.target = b.target;\nreturn msg;';
-  const rnn =
-    c.node === 'rnn-layer'
-      ? { id: 'bench-rnn', z, type: 'rnn-layer', name: '', hiddenSize: c.hiddenSize, activation: 'tanh', projection: true, outputSize: 1, outputActivation: 'linear', init: 'orthogonal', seed: 1, stateful: false, wires: [['bench-out']] }
-      : { id: 'bench-rnn', z, type: 'rnn-loss', name: '', loss: 'mse', delta: 1, wires: [['bench-out']] };
+  const nodes = {
+    'rnn-layer': { type: 'rnn-layer', name: '', hiddenSize: c.hiddenSize, activation: 'tanh', projection: true, outputSize: 1, outputActivation: 'linear', init: 'orthogonal', seed: 1, stateful: false },
+    'rnn-loss': { type: 'rnn-loss', name: '', loss: 'mse', delta: 1 },
+    'rnn-predictor': { type: 'rnn-predictor', name: '', source: 'file', trainer: '', modelPath: 'models/bench.json', steps: 1, anomalyFactor: 3 },
+  };
+  const rnn = { id: 'bench-rnn', z, ...nodes[c.node], wires: [['bench-out']] };
   return [
     { id: z, type: 'tab', label: 'large payload' },
     { id: 'bench-inject', z, type: 'inject', name: 'go', props: [{ p: 'payload' }], repeat: '', once: false, topic: '', payload: '', payloadType: 'date', wires: [['bench-take']] },
@@ -121,6 +125,14 @@ async function child({ case: c, root }) {
   const bench = { payload, target: c.node === 'rnn-loss' ? payload.map((v) => v + 0.1) : null, end: (text) => end(text) };
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-large-'));
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flowFor(c)));
+  if (c.node === 'rnn-predictor') {
+    // A model file for the predictor: one feature, 16 units, a window of 24 readings.
+    const core = require(path.join(root, 'dist', 'src'));
+    const model = core.Model.create({ inputSize: 1, layers: [{ hiddenSize: 16, outputSize: 1 }], seed: 1 });
+    model.scaler = { kind: 'zscore', features: { offset: [0], scale: [1] }, targets: { offset: [0], scale: [1] } };
+    model.window = { length: 24, horizon: 1, features: ['value'], targets: ['value'] };
+    await core.saveModelFile(path.join(userDir, 'models', 'bench.json'), model.toJSON());
+  }
   const settings = {
     userDir,
     flowFile: 'flows.json',
@@ -143,7 +155,8 @@ async function child({ case: c, root }) {
   const started = new Promise((r) => RED.events.once('flows:started', r));
   await RED.start();
   await started;
-  await new Promise((r) => setTimeout(r, 300));
+  // Time for the nodes to settle (the predictor reads its model file at deploy).
+  await new Promise((r) => setTimeout(r, 1000));
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   await new Promise((r) => setTimeout(r, 20));
