@@ -5,13 +5,13 @@
  * with the current weights and replaces it with the outputs.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { allocateInputs, allocateOutputs, ForwardInBlocks, inTimedSlices, LIMITS, packInputSteps, RnnLayer, unpackOutputSteps } from "../src";
+import { allocateInputs, allocateOutputs, ForwardInBlocks, LIMITS, packInputSteps, RnnLayer, unpackOutputSteps } from "../src";
 import { LayerNodeApi } from "./shared/apis";
 import { buildLayer, layerFits, layerSettings, readLayerConfig } from "./shared/layerConfig";
 import { isRunRecord } from "./shared/runs";
 import { defaultMaxValues, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
 import { NestedShape, nestedShape } from "./shared/nestedShape";
-import { MESSAGE_SLICE_MS, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
+import { inTurns, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
 import { announcePackageDir, BoundedMap, Done, errorMessage, fail, fmt, Send, setupNode } from "./shared/runtime";
 
 /** Per-topic hidden states kept in stateful mode; the least recently used is evicted beyond it. */
@@ -85,15 +85,20 @@ export = function register(RED: NodeAPI): void {
         fail(status, done, msg, new Error(text));
         return;
       }
+      // A training run's message carries no batch: it is not held behind messages being worked on.
+      if (msg.rnn !== undefined) {
+        void handle(msg, null, send, done, () => undefined);
+        return;
+      }
       if (!work.admits(values)) {
         fail(status, done, msg, new Error(t("errors.busy", { waiting: work.pending })));
         return;
       }
-      work.add(values, () => handle(msg, shape, send, done));
+      work.add(values, (release) => handle(msg, shape, send, done, release));
     });
 
     /** One message, in its turn (see OrderedWork). */
-    async function handle(msg: NodeMessageInFlow & { rnn?: unknown }, shape: NestedShape | null, send: Send, done: Done): Promise<void> {
+    async function handle(msg: NodeMessageInFlow & { rnn?: unknown }, shape: NestedShape | null, send: Send, done: Done, release: () => void): Promise<void> {
       let sent = false;
       const alive = () => work.alive;
       try {
@@ -126,7 +131,8 @@ export = function register(RED: NodeAPI): void {
         };
         checkInputSize();
         const packed = allocateInputs(batch, I, "msg.payload");
-        await inTimedSlices(packed.B * packed.T, STEPS_PER_CHUNK, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), MESSAGE_SLICE_MS, alive);
+        const packing = inTurns(packed.B * packed.T, STEPS_PER_CHUNK, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), alive);
+        if (packing) await packing;
         if (!alive()) throw new Error(t("errors.closed"));
         // A training run may have handed the layer weights of another input size while it was packed.
         checkInputSize();
@@ -148,7 +154,8 @@ export = function register(RED: NodeAPI): void {
         const generation = weightsGeneration;
         const pass = new ForwardInBlocks(layer, packed.data, packed.B, packed.T, h0);
         // One block between looks at the clock: a block of a wide layer is already a tenth of a millisecond.
-        await inTimedSlices(pass.count, 1, (from, to) => pass.run(from, to), MESSAGE_SLICE_MS, alive);
+        const running = inTurns(pass.count, 1, (from, to) => pass.run(from, to), alive);
+        if (running) await running;
         if (!alive()) throw new Error(t("errors.closed"));
         // A NaN would travel on, and in stateful mode it would stick to the topic for good.
         if (!pass.finite) {
@@ -158,7 +165,8 @@ export = function register(RED: NodeAPI): void {
         if (config.stateful && generation === weightsGeneration) states.set(topic, pass.hT);
         const O = pass.outputSize;
         const out = allocateOutputs(packed);
-        await inTimedSlices(packed.B * packed.T, STEPS_PER_CHUNK, (from, to) => unpackOutputSteps(pass.y, packed, O, out, from, to, depth === 1), MESSAGE_SLICE_MS, alive);
+        const unpacking = inTurns(packed.B * packed.T, STEPS_PER_CHUNK, (from, to) => unpackOutputSteps(pass.y, packed, O, out, from, to, depth === 1), alive);
+        if (unpacking) await unpacking;
         if (!alive()) throw new Error(t("errors.closed"));
         msg.payload = depth === 3 ? out : out[0];
         showSummary();
@@ -170,6 +178,8 @@ export = function register(RED: NodeAPI): void {
         // failure was in ending it (Node-RED copies it for Complete nodes), so it is only logged.
         if (sent) node.error(errorMessage(e));
         else fail(status, done, msg, e);
+      } finally {
+        release();
       }
     }
 

@@ -5,10 +5,10 @@
  * request msg.metrics (mse, rmse, mae, mape).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { addMetricSums, allocateInputs, allocateTargets, computeLoss, emptyMetricSums, inTimedSlices, LOSSES, metricsFromSums, packInputSteps, packTargetSteps } from "../src";
+import { addMetricSums, allocateInputs, allocateTargets, computeLoss, emptyMetricSums, LOSSES, metricsFromSums, packInputSteps, packTargetSteps } from "../src";
 import { defaultMaxValues, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
 import { NestedShape, nestedShape } from "./shared/nestedShape";
-import { MESSAGE_SLICE_MS, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
+import { inTurns, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
 import { isRunRecord } from "./shared/runs";
 import { announcePackageDir, Done, enumField, errorMessage, fail, fmt, numField, Send, setupNode } from "./shared/runtime";
 
@@ -42,15 +42,20 @@ export = function register(RED: NodeAPI): void {
         fail(status, done, msg, new Error(text));
         return;
       }
+      // A training run's message carries no batch: it is not held behind messages being worked on.
+      if (msg.rnn !== undefined) {
+        void handle(msg, null, send, done, () => undefined);
+        return;
+      }
       if (!work.admits(values)) {
         fail(status, done, msg, new Error(t("errors.busy", { waiting: work.pending })));
         return;
       }
-      work.add(values, () => handle(msg, shape, send, done));
+      work.add(values, (release) => handle(msg, shape, send, done, release));
     });
 
     /** One message, in its turn (see OrderedWork). */
-    async function handle(msg: LossMessage, shape: NestedShape | null, send: Send, done: Done): Promise<void> {
+    async function handle(msg: LossMessage, shape: NestedShape | null, send: Send, done: Done, release: () => void): Promise<void> {
       let sent = false;
       const alive = () => work.alive;
       try {
@@ -74,9 +79,11 @@ export = function register(RED: NodeAPI): void {
         const targets = depth === 3 ? v : depth === 2 ? [v] : Array.isArray(v) ? [v] : v;
         const packed = allocateInputs(batch, O, "msg.payload");
         const steps = packed.B * packed.T;
-        await inTimedSlices(steps, STEPS_PER_CHUNK, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), MESSAGE_SLICE_MS, alive);
+        const packing = inTurns(steps, STEPS_PER_CHUNK, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), alive);
+        if (packing) await packing;
         const target = allocateTargets(targets, packed, O, "msg.target");
-        await inTimedSlices(steps, STEPS_PER_CHUNK, (from, to) => packTargetSteps(targets as unknown[][], packed, O, target, from, to, "msg.target"), MESSAGE_SLICE_MS, alive);
+        const packingTargets = inTurns(steps, STEPS_PER_CHUNK, (from, to) => packTargetSteps(targets as unknown[][], packed, O, target, from, to, "msg.target"), alive);
+        if (packingTargets) await packingTargets;
         if (!alive()) throw new Error(t("errors.closed"));
         // Cross-entropy needs to know how the outputs were squashed; outside a chain that is the usual pairing.
         const g = loss === "crossentropy" ? (O > 1 ? "softmax" : "sigmoid") : "linear";
@@ -89,7 +96,7 @@ export = function register(RED: NodeAPI): void {
         let sum = 0;
         let count = 0;
         let only = 0;
-        await inTimedSlices(chunks, 1, (from, to) => {
+        const measuring = inTurns(chunks, 1, (from, to) => {
           for (let k = from; k < to; k++) {
             const y = packed.data.subarray(k * chunkValues, (k + 1) * chunkValues);
             const tk = target.subarray(k * chunkValues, (k + 1) * chunkValues);
@@ -99,7 +106,8 @@ export = function register(RED: NodeAPI): void {
             only = part.loss;
             addMetricSums(sums, y, tk);
           }
-        }, MESSAGE_SLICE_MS, alive);
+        }, alive);
+        if (measuring) await measuring;
         if (!alive()) throw new Error(t("errors.closed"));
         // One stretch (every message but huge ones) is computeLoss itself, to the last bit.
         const value = count === 0 ? 0 : chunks === 1 ? only : sum / count;
@@ -116,6 +124,8 @@ export = function register(RED: NodeAPI): void {
         // failure was in ending it (Node-RED copies it for Complete nodes), so it is only logged.
         if (sent) node.error(errorMessage(e));
         else fail(status, done, msg, e);
+      } finally {
+        release();
       }
     }
 

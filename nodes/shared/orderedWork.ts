@@ -8,6 +8,7 @@
  * limit as one message: waiting messages hold their payloads). Beyond either, `admits` is false
  * and the node refuses the message at once as busy.
  */
+import { inTimedSlices } from "../../src";
 export const MAX_WAITING_MESSAGES = 10_000;
 
 /**
@@ -22,6 +23,20 @@ export const MESSAGE_SLICE_MS = 5;
  * even for steps of a thousand features.
  */
 export const STEPS_PER_CHUNK = 256;
+
+/**
+ * Calls `work(from, to)` over [0, count): at once when it is one chunk, else in timed slices
+ * (inTimedSlices). Returns the promise of the slices, or null when the work is already done: the
+ * caller awaits only a promise, so a small message goes through its node without leaving the
+ * turn it came in, in order with a message sent right after it, as before there were slices.
+ */
+export function inTurns(count: number, chunk: number, work: (from: number, to: number) => void, alive: () => boolean): Promise<void> | null {
+  if (count <= chunk) {
+    work(0, count);
+    return null;
+  }
+  return inTimedSlices(count, chunk, work, MESSAGE_SLICE_MS, alive);
+}
 
 export class OrderedWork {
   private tail: Promise<void> = Promise.resolve();
@@ -45,17 +60,22 @@ export class OrderedWork {
   /**
    * Runs `job` after every job added before it has finished; at once (synchronously up to its
    * first await) when none is pending, so a small message on an idle node ends as soon as it
-   * would without the queue. The job ends its message itself, whatever happens: a rejection
-   * here is only kept from stopping the jobs behind it.
+   * would without the queue. The job ends its message itself, whatever happens, and calls
+   * `release` once it has (in a `finally`: synchronously when it never had to wait, so that a
+   * message sent right after it finds the node idle). A job that rejects or never releases is
+   * released when its promise settles, so it cannot stop the jobs behind it.
    */
-  add(values: number, job: () => Promise<void>): void {
+  add(values: number, job: (release: () => void) => Promise<void>): void {
     this.queued++;
     this.queuedValues += values;
-    const finish = (): void => {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
       this.queued--;
       this.queuedValues -= values;
     };
-    const run = (): Promise<void> => job().then(finish, finish);
+    const run = (): Promise<void> => job(release).then(release, release);
     this.tail = this.queued === 1 ? run() : this.tail.then(run);
   }
 

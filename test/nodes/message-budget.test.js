@@ -161,6 +161,19 @@ describe("one message's work: the limit, slices and order", function () {
     assert.deepStrictEqual(out.flatMap((m) => m.payload), want);
   });
 
+  it("rnn layer: a training run's message does not wait behind a large message being worked on", async function () {
+    await start();
+    await helper.load(NODES, flowWith({ ...LAYER, hiddenSize: 64 }));
+    const node = helper.getNode("node");
+    const out = collect(helper.getNode("out"));
+    node.receive({ payload: numbers(20000, 11), part: "large" });
+    node.receive({ part: "run", rnn: { run: "r1", source: "seq", layers: [], loss: null } });
+    node.receive({ payload: numbers(3, 12), part: "small" });
+    await waitFor(() => out.length === 3, 30000, "three outputs");
+    assert.deepStrictEqual(out.map((m) => m.part), ["run", "large", "small"]);
+    assert.strictEqual(out[0].rnn.layers.length, 1);
+  });
+
   it("rnn layer: closed in the middle of a large message, it and the messages behind it end once each, with an error that says so", async function () {
     await start();
     await helper.load(NODES, flowWith({ ...LAYER, hiddenSize: 128 }));
@@ -205,10 +218,11 @@ describe("OrderedWork", function () {
   it("runs jobs one at a time in the order they were added, the first at once", async function () {
     const work = new OrderedWork(100);
     const log = [];
-    const job = (name, ms) => async () => {
+    const job = (name, ms) => async (release) => {
       log.push(`start ${name}`);
       await new Promise((r) => setTimeout(r, ms));
       log.push(`end ${name}`);
+      release();
     };
     work.add(1, job("a", 20));
     assert.deepStrictEqual(log, ["start a"], "an idle queue starts the job synchronously");
@@ -233,6 +247,21 @@ describe("OrderedWork", function () {
     release();
     await waitFor(() => work.pending === 0, 2000, "the queue to drain");
     assert.ok(work.admits(100));
+  });
+
+  it("a job that ends without waiting leaves the queue idle at once, for the next message", function () {
+    const work = new OrderedWork(10);
+    const order = [];
+    work.add(1, async (release) => {
+      order.push("a");
+      release();
+    });
+    assert.strictEqual(work.pending, 0, "released synchronously");
+    work.add(1, async (release) => {
+      order.push("b");
+      release();
+    });
+    assert.deepStrictEqual(order, ["a", "b"], "the second ran at once too");
   });
 
   it("a job that rejects does not stop the ones behind it", async function () {
