@@ -5,17 +5,22 @@
  * with the current weights and replaces it with the outputs.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { allFinite, fastBackend, LIMITS, MAX_TENSOR_VALUES, packInputs, RnnLayer, unpackOutputs } from "../src";
+import { allocateInputs, allocateOutputs, ForwardInBlocks, LIMITS, packInputSteps, RnnLayer, unpackOutputSteps } from "../src";
 import { LayerNodeApi } from "./shared/apis";
 import { buildLayer, layerFits, layerSettings, readLayerConfig } from "./shared/layerConfig";
 import { isRunRecord } from "./shared/runs";
-import { announcePackageDir, BoundedMap, Done, errorMessage, fail, fmt, nestingDepth, Send, setupNode } from "./shared/runtime";
+import { defaultMaxValues, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
+import { NestedShape, nestedShape } from "./shared/nestedShape";
+import { inTurns, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
+import { announcePackageDir, BoundedMap, Done, errorMessage, fail, fmt, Send, setupNode } from "./shared/runtime";
 
 /** Per-topic hidden states kept in stateful mode; the least recently used is evicted beyond it. */
 const MAX_STATEFUL_TOPICS = 1000;
 
 export = function register(RED: NodeAPI): void {
   announcePackageDir();
+  /** Numbers one message may bring in and out (read once: settings.js does not change while Node-RED runs). */
+  const limit = maxValues(RED, "rnn-layer", (value) => RED.log.warn(RED._("rnn-layer.warnings.badMaxValues", { setting: MAX_VALUES_SETTING, value, limit: defaultMaxValues() })));
   function RnnLayerNode(this: Node, def: NodeDef): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-layer", readLayerConfig);
@@ -24,6 +29,11 @@ export = function register(RED: NodeAPI): void {
 
     let layer: RnnLayer | null = null;
     const states = new BoundedMap<string, Float64Array>(MAX_STATEFUL_TOPICS);
+    /** Counts the times the weights were replaced or forgotten (and the states with them). */
+    let weightsGeneration = 0;
+    const work = new OrderedWork(limit);
+    /** Numbers per step the layer emits. */
+    const outputWidth = config.projection ? config.outputSize : config.hiddenSize;
 
     // The cell's name leads the status only when it is not the default Elman one.
     const gated = config.cell !== "elman";
@@ -54,6 +64,7 @@ export = function register(RED: NodeAPI): void {
         } else {
           layer = trained.clone();
           states.clear();
+          weightsGeneration++;
         }
         showSummary();
         return true;
@@ -61,6 +72,7 @@ export = function register(RED: NodeAPI): void {
       resetWeights() {
         layer = null;
         states.clear();
+        weightsGeneration++;
         showSummary(true);
       },
     };
@@ -68,8 +80,33 @@ export = function register(RED: NodeAPI): void {
     showSummary(true);
 
     node.on("input", (msg: NodeMessageInFlow & { rnn?: unknown }, send: Send, done: Done) => {
+      // A forward pass is weighed before anything is allocated: the numbers in and the outputs
+      // they become, against the limit (nodes/shared/messageBudget.ts).
+      const shape = msg.rnn === undefined && msg.topic !== "reset" ? nestedShape(msg.payload) : null;
+      const values = shape ? shape.B * shape.T * (shape.F + outputWidth) : 0;
+      if (values > limit) {
+        const text = t("errors.tooLarge", { values, limit, setting: MAX_VALUES_SETTING });
+        fail(status, done, msg, new Error(text));
+        return;
+      }
+      // A training run's message carries no batch: it is not held behind messages being worked on.
+      if (msg.rnn !== undefined) {
+        void handle(msg, null, send, done, () => undefined);
+        return;
+      }
+      if (!work.admits(values)) {
+        fail(status, done, msg, new Error(t("errors.busy", { waiting: work.pending })));
+        return;
+      }
+      work.add(values, (release) => handle(msg, shape, send, done, release));
+    });
+
+    /** One message, in its turn (see OrderedWork). */
+    async function handle(msg: NodeMessageInFlow & { rnn?: unknown }, shape: NestedShape | null, send: Send, done: Done, release: () => void): Promise<void> {
       let sent = false;
+      const alive = () => work.alive;
       try {
+        if (!alive()) throw new Error(t("errors.closed"));
         if (msg.rnn !== undefined) {
           if (!isRunRecord(msg.rnn)) throw new Error("msg.rnn is not a run record from an rnn sequence node (it must pass the rnn nodes unchanged)");
           if (msg.rnn.loss) throw new Error("this run message has already passed an rnn loss node: rnn layers go before rnn loss");
@@ -87,27 +124,30 @@ export = function register(RED: NodeAPI): void {
           return;
         }
         if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
-        const depth = nestingDepth(msg.payload);
-        if (depth === 0) throw new Error(t("errors.badPayload", { message: "expected numbers: batch × time × features (or time × features, or a list of numbers)" }));
-        const nested = depth === 3 ? msg.payload : depth === 2 ? [msg.payload] : [(msg.payload as number[]).map((v) => [v])];
-        const I = (nested as number[][][])[0][0].length;
-        // The first message fixes the weight shapes: a wild one must not make W_xh gigabytes large.
-        if (!layer && I > LIMITS.maxInputSize) throw new Error(t("errors.shape", { message: `${I} input features exceed the limit of ${LIMITS.maxInputSize}` }));
-        if (layer && layer.inputSize !== I) {
-          throw new Error(t("errors.shape", { message: `this layer takes ${layer.inputSize} input feature(s) (fixed when it first ran or was trained), got ${I}; send topic "reset" to the trainer to start again with new sizes` }));
-        }
-        const packed = packInputs(nested, I, "msg.payload");
-        // The forward pass keeps every hidden state: bound that, not just the inputs.
-        const kept = packed.B * (packed.T + 1) * Math.max(config.hiddenSize, config.projection ? config.outputSize : 0);
-        if (kept > MAX_TENSOR_VALUES) throw new Error(t("errors.shape", { message: `${packed.B}×${packed.T} steps would keep ${kept} hidden values, more than the limit of ${MAX_TENSOR_VALUES}: send shorter sequences or smaller batches` }));
-        if (!layer) layer = buildLayer(config, I);
-        const topic = typeof msg.topic === "string" ? msg.topic : "";
-        let h0: Float64Array | null = null;
+        if (!shape) throw new Error(t("errors.badPayload", { message: "expected numbers: batch × time × features (or time × features, or a list of numbers)" }));
+        const { depth, batch, F: I } = shape;
+        const checkInputSize = () => {
+          // The first message fixes the weight shapes: a wild one must not make W_xh gigabytes large.
+          if (!layer && I > LIMITS.maxInputSize) throw new Error(t("errors.shape", { message: `${I} input features exceed the limit of ${LIMITS.maxInputSize}` }));
+          if (layer && layer.inputSize !== I) {
+            throw new Error(t("errors.shape", { message: `this layer takes ${layer.inputSize} input feature(s) (fixed when it first ran or was trained), got ${I}; send topic "reset" to the trainer to start again with new sizes` }));
+          }
+        };
+        checkInputSize();
+        const packed = allocateInputs(batch, I, "msg.payload");
+        const packing = inTurns(packed.B * packed.T, STEPS_PER_CHUNK, (from, to) => packInputSteps(batch, packed, from, to, "msg.payload"), alive);
+        if (packing) await packing;
+        if (!alive()) throw new Error(t("errors.closed"));
+        // A training run may have handed the layer weights of another input size while it was packed.
+        checkInputSize();
         // The state kept for a topic is the one after the last step; padded shorter sequences would
         // run extra steps on zeros and keep a state they never reached.
         if (config.stateful && packed.lengths.some((l) => l !== packed.T)) {
           throw new Error(t("errors.badPayload", { message: "in stateful mode the sequences of one message must have equal lengths" }));
         }
+        if (!layer) layer = buildLayer(config, I);
+        const topic = typeof msg.topic === "string" ? msg.topic : "";
+        let h0: Float64Array | null = null;
         if (config.stateful) {
           const s = states.touch(topic);
           if (s && s.length === packed.B * layer.stateSize) h0 = s;
@@ -115,14 +155,24 @@ export = function register(RED: NodeAPI): void {
           // rather than start from zeros silently.
           else if (s) node.warn(t("warnings.stateReset", { topic: topic || "(no topic)", was: s.length / layer.stateSize, now: packed.B }));
         }
-        const fwd = fastBackend.forward(layer, packed.data, packed.B, packed.T, h0);
+        const generation = weightsGeneration;
+        const pass = new ForwardInBlocks(layer, packed.data, packed.B, packed.T, h0);
+        // One block between looks at the clock: a block of a wide layer is already a tenth of a millisecond.
+        const running = inTurns(pass.count, 1, (from, to) => pass.run(from, to), alive);
+        if (running) await running;
+        if (!alive()) throw new Error(t("errors.closed"));
         // A NaN would travel on, and in stateful mode it would stick to the topic for good.
-        if (!allFinite([fwd.y, fwd.state])) {
+        if (!pass.finite) {
           throw new Error(t("errors.badPayload", { message: "the outputs overflowed to non-finite values (inputs far larger than this layer's weights can take); the state was left as it was" }));
         }
-        if (config.stateful) states.set(topic, fwd.state);
-        const out = unpackOutputs(fwd.y, packed, layer.outputSize);
-        msg.payload = depth === 3 ? out : depth === 2 ? out[0] : out[0].map((step) => (step.length === 1 ? step[0] : step));
+        // Weights replaced or forgotten meanwhile have cleared the states: this one is of the old weights.
+        if (config.stateful && generation === weightsGeneration) states.set(topic, pass.state);
+        const O = pass.outputSize;
+        const out = allocateOutputs(packed);
+        const unpacking = inTurns(packed.B * packed.T, STEPS_PER_CHUNK, (from, to) => unpackOutputSteps(pass.y, packed, O, out, from, to, depth === 1), alive);
+        if (unpacking) await unpacking;
+        if (!alive()) throw new Error(t("errors.closed"));
+        msg.payload = depth === 3 ? out : out[0];
         showSummary();
         send(msg);
         sent = true;
@@ -132,10 +182,13 @@ export = function register(RED: NodeAPI): void {
         // failure was in ending it (Node-RED copies it for Complete nodes), so it is only logged.
         if (sent) node.error(errorMessage(e));
         else fail(status, done, msg, e);
+      } finally {
+        release();
       }
-    });
+    }
 
     node.on("close", (_removed: boolean, done: () => void) => {
+      work.close();
       status.cancel();
       states.clear();
       done();

@@ -35,6 +35,8 @@ export type { SessionOptions, TrainingThreads } from "./session";
 export { isPackedData, isEmptyData, toPackedData } from "./packedData";
 export type { PackedData, NestedData, TrainingData } from "./packedData";
 export * from "./tensors";
+export { ForwardInBlocks, BLOCK_WORK } from "./forwardInBlocks";
+export { inTimedSlices } from "./offThread";
 export * from "./data";
 export * from "./modelFile";
 export * from "./modelStore";

@@ -31,19 +31,44 @@ export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmedia
  * slowest time per item seen, not the last. On code not yet optimised the cost per item can rise
  * again several-fold while V8 switches tiers (seen copying a history: 0.05 µs a row in one slice,
  * 0.45 and 0.54 in the next two, sized from the fast one to 1.5 and 1.2 ms), so one fast slice
- * says little about the next.
+ * says little about the next. The first slice is small (16 items), because an item can be
+ * large: a row of a series may itself be an array of a thousand readings, and 256 such rows took
+ * half a second to clone.
  */
 export async function inSlices(count: number, work: (from: number, to: number) => void, alive: () => boolean = () => true): Promise<void> {
-  let size = 256;
+  let size = 16;
   let slowest = 0;
   for (let from = 0; from < count && alive(); ) {
     const to = Math.min(count, from + size);
     const t0 = performance.now();
     work(from, to);
     slowest = Math.max(slowest, (performance.now() - t0) / (to - from));
-    // At most 4× larger each time: a slice timed at 0 (below the timer's resolution) must not size the next at all of it.
-    size = Math.max(64, Math.min(size * 4, slowest > 0 ? Math.floor(SLICE_MS / slowest) : size * 4));
+    // At most 4× larger each time: a slice timed at 0 (below the timer's resolution) must not size
+    // the next at all of it. At least one item, however slow.
+    size = Math.max(1, Math.min(size * 4, slowest > 0 ? Math.floor(SLICE_MS / slowest) : size * 4));
     from = to;
+    if (from < count) await nextTurn();
+  }
+}
+
+/**
+ * Calls `work(from, to)` over [0, count), `chunk` items at a time, for up to `sliceMs` at a time
+ * with a turn of the event loop between slices. Unlike inSlices, the clock is read after every
+ * chunk rather than the slice sized in advance: for work of a known, even cost per chunk (a block
+ * of a forward pass, a run of steps to pack), a chunk that was slow because the thread was
+ * preempted or collecting garbage then shortens one slice, instead of shrinking every later one.
+ * A slice runs over `sliceMs` by at most one chunk. Stops early, between chunks, once `alive`
+ * says no.
+ */
+export async function inTimedSlices(count: number, chunk: number, work: (from: number, to: number) => void, sliceMs: number, alive: () => boolean = () => true): Promise<void> {
+  let from = 0;
+  while (from < count && alive()) {
+    const t0 = performance.now();
+    do {
+      const to = Math.min(count, from + chunk);
+      work(from, to);
+      from = to;
+    } while (from < count && performance.now() - t0 < sliceMs);
     if (from < count) await nextTurn();
   }
 }

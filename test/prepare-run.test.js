@@ -312,6 +312,27 @@ describe("data: prepareRunOffThread (in a worker thread)", function () {
     });
   });
 
+  describe("a series too long to prepare", function () {
+    const saved = { ...prepareWorkerHooks };
+    afterEach(function () {
+      Object.assign(prepareWorkerHooks, saved);
+    });
+
+    it("is refused with prepareSeries's own error before a worker starts or a row is moved", async function () {
+      let spawned = 0;
+      prepareWorkerHooks.spawn = (file) => {
+        spawned++;
+        return saved.spawn(file);
+      };
+      // Rows that throw when read: none may be read (nor copied for a worker) before the refusal.
+      const rows = new Array(1_000_001);
+      Object.defineProperty(rows, 0, { get: () => { throw new Error("a row was read"); } });
+      const err = await caught(() => prepareRunOffThread(rows, { length: 6, horizon: 1 }));
+      assert.match(err.message, /series has 1000001 rows, at most 1000000 allowed/);
+      assert.strictEqual(spawned, 0);
+    });
+  });
+
   describe("a worker that dies", function () {
     const saved = { ...prepareWorkerHooks };
     afterEach(function () {

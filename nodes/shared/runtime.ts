@@ -4,6 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import { parseTime, resolveModelPath, splitTimes } from "../../src";
+import { oversizedNote } from "./messageBudget";
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type Done = (err?: Error) => void;
@@ -203,11 +204,18 @@ export const MAX_ERROR_NESTING = 500;
  * Ends a message with an error. Node-RED hands every Catch node a deep copy of the failed message,
  * made by a recursive function: data nested a few thousand levels deep overflows the stack there,
  * and that RangeError escapes the flow and stops Node-RED. Such properties are replaced by a short
- * note first; nothing else in the message changes.
+ * note first, and so are a payload and a target larger than one message may be (their copy
+ * would cost what the limit spares); nothing else in the message changes.
  */
 export function endWithError(done: Done, msg: object, e: unknown): void {
   try {
     const m = msg as Record<string, unknown>;
+    // A payload or target beyond the limit of one message first (nodes/shared/messageBudget.ts):
+    // then the walk below need not visit its millions of entries.
+    for (const key of ["payload", "target"]) {
+      const note = oversizedNote(m[key]);
+      if (note !== null) m[key] = note;
+    }
     for (const key of Object.keys(m)) {
       if (nestedDeeperThan(m[key], MAX_ERROR_NESTING)) m[key] = `[removed: nested more than ${MAX_ERROR_NESTING} levels deep]`;
     }
@@ -241,19 +249,6 @@ export function nestedDeeperThan(v: unknown, limit: number): boolean {
     if (inner) seen.add(cur);
   }
   return false;
-}
-
-/** Shape of a nested numeric payload: 3 = B×T×F, 2 = T×F, 1 = a flat list, 0 = not numeric. */
-export function nestingDepth(v: unknown): number {
-  let depth = 0;
-  let cur: unknown = v;
-  while (Array.isArray(cur)) {
-    if (cur.length === 0) return 0;
-    depth++;
-    cur = cur[0];
-    if (depth > 3) return 0;
-  }
-  return typeof cur === "number" ? depth : 0;
 }
 
 export type Translate = (key: string, subs?: Record<string, string | number>) => string;

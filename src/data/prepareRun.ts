@@ -17,6 +17,7 @@ import { Baselines } from "./baselines";
 import { FlatHistory, flatHistoryBuffers, flattenHistory, unflattenHistoryInSlices } from "./flatHistory";
 import { packWindows } from "./pack";
 import { prepareSeries, PrepareOptions, SeriesHistory, SeriesReport } from "./prepare";
+import { checkRowCount } from "./rows";
 import { RowSplit, TooFewRowsError } from "./split";
 
 export interface PreparedRun {
@@ -144,6 +145,8 @@ function sliceableTimes(times: unknown): times is ArrayLike<unknown> {
  * series cannot be cloned for one. Changing the series after the call does not reach the run.
  */
 export async function prepareRunOffThread(series: unknown, options: PrepareOptions): Promise<PreparedRun> {
+  // Too long a series is refused here, before its rows are copied and moved across for nothing.
+  if (Array.isArray(series)) checkRowCount(series.length);
   // Copies of the arrays, not of the rows: the caller's buffer may grow while slices are sent.
   const rows = Array.isArray(series) ? series.slice() : null;
   // `?.`: options that are not an object are for prepareSeries to refuse, in its own words.

@@ -5,6 +5,11 @@
  */
 
 export const MAX_ROWS = 1_000_000;
+
+/** Refuses a series longer than MAX_ROWS, before any of it is read (or moved to a worker). */
+export function checkRowCount(n: number): void {
+  if (n > MAX_ROWS) throw new Error(`series has ${n} rows, at most ${MAX_ROWS} allowed`);
+}
 export const MAX_COLUMNS = 1_000;
 
 /** A numeric table: `rows[r][c]` is the value of column `columns[c]` in row r. */
@@ -132,7 +137,7 @@ export function toTable(series: unknown, fields?: string[]): Table {
   if (!Array.isArray(series)) throw new Error(`series must be an array, got ${describe(series)}`);
   const n = series.length;
   if (n === 0) throw new Error("series is empty");
-  if (n > MAX_ROWS) throw new Error(`series has ${n} rows, at most ${MAX_ROWS} allowed`);
+  checkRowCount(n);
   const names = checkFields(fields, "series");
 
   const first: unknown = series[0];

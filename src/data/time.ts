@@ -7,7 +7,7 @@
  * Times come from messages, so nothing is trusted and every error names the row and field.
  */
 
-import { describe as describeValue, FORBIDDEN_FIELDS, MAX_ROWS, NUMERIC_STRING } from "./rows";
+import { checkRowCount, describe as describeValue, FORBIDDEN_FIELDS, MAX_ROWS, NUMERIC_STRING } from "./rows";
 
 import { CalendarFeature } from "../types";
 
@@ -284,7 +284,7 @@ export function splitTimes(series: unknown[], timeField: string): { times: numbe
   if (typeof timeField !== "string" || timeField.length === 0) {
     throw new Error(`time field must be "none", "auto" or a field name, got ${describe(timeField)}`);
   }
-  if (series.length > MAX_ROWS) throw new Error(`series has ${series.length} rows, at most ${MAX_ROWS} allowed`);
+  checkRowCount(series.length);
   if (timeField === "none") return { times: null, values: series, field: null };
 
   const n = series.length;

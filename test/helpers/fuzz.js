@@ -557,8 +557,9 @@ function wellFormedRecord(v) {
  * to helper "caught" and a Complete node (scope [target]) wired to helper "completed".
  * `make(fuzzer, i)` returns {msg, expect: "ok" | "error" | "either", note?, why?}: `why`, a RegExp,
  * is what the error must say when there is one (refused for the right reason). Huge values are fed too.
+ * A message not ended within `settleMs` of the last one sent counts as never ended.
  */
-async function feed(helper, { target, count, seed, make, huge = null, every = 20 }) {
+async function feed(helper, { target, count, seed, make, huge = null, every = 20, settleMs = 10000 }) {
   const fuzzer = new Fuzzer(seed);
   const node = helper.getNode(target);
   const caught = helper.getNode("caught");
@@ -603,14 +604,14 @@ async function feed(helper, { target, count, seed, make, huge = null, every = 20
     if (hugeAt.has(i)) {
       const h = hugeList[hugeIndex++ % hugeList.length];
       const m = huge ? huge(h, fuzzer) : { msg: { payload: h.value }, expect: "either" };
-      send(m.msg, m.expect, h.name);
+      send(m.msg, m.expect, h.name, m.why);
       await tick();
     }
     if (i % every === 0) await tick();
   }
   // Outcomes arrive asynchronously (Node-RED delivers on later turns): wait until all are in.
   const started = Date.now();
-  while (errors.size + oks.size < expected.size && Date.now() - started < 10000) await sleep(5);
+  while (errors.size + oks.size < expected.size && Date.now() - started < settleMs) await sleep(5);
   await sleep(20);
   const missing = [];
   const both = [];
