@@ -1,4 +1,4 @@
-import type { CellForward, Params } from "../cells/cell";
+import type { Cell, CellForward, CellKernel, Params } from "../cells/cell";
 import type { RnnLayer } from "../layer";
 import { projectionKernel, ProjectionForward } from "../projection";
 import { BackendName } from "../types";
@@ -47,6 +47,15 @@ function transpose(src: Float64Array, B: number, T: number, n: number, toBatchMa
   return out;
 }
 
+/**
+ * The kernel of `cell` for this backend: the fast one when the cell has none of its own for it
+ * (a new cell need not come with a WebAssembly kernel on the day it arrives).
+ */
+function kernelOf(cell: Cell, backend: BackendName): CellKernel {
+  const own = backend === "fast" || backend === "reference" || (cell.extraKernels?.includes(backend) ?? false);
+  return cell.kernel(own ? backend : "fast");
+}
+
 function expectLength(backend: BackendName, what: string, actual: number, expected: number, shape: string): void {
   if (actual !== expected) throw new Error(`${backend} backend: ${what} has ${actual} entries, expected ${expected} (${shape})`);
 }
@@ -60,7 +69,7 @@ export function composeBackend(name: BackendName): LayerBackend {
     expectLength(name, "x", x.length, B * T * I, `B×T×I = ${B}×${T}×${I}`);
     if (s0) expectLength(name, "the initial state", s0.length, B * S, `B×S = ${B}×${S}`);
     const weights = fingerprint(layer);
-    const c = cell.kernel(name).forward(spec, layer.params, x, B, T, s0 ?? null);
+    const c = kernelOf(cell, name).forward(spec, layer.params, x, B, T, s0 ?? null);
     const p = layer.hasOutput ? projection.forward(spec, layer.params, c.h, B, T) : null;
     const y = p ? p.y : transpose(c.h, B, T, H, true);
     const cache: LayerCache = { backend: name, cell: c, projection: p, weights };
@@ -81,7 +90,7 @@ export function composeBackend(name: BackendName): LayerBackend {
     const dH = cache.projection
       ? projection.backward(spec, layer.params, cache.projection, cache.cell.h, B, T, dY, grads, options.dYIsLogit ?? false)
       : transpose(dY, B, T, layer.hiddenSize, false);
-    return layer.cell.kernel(name).backward(spec, layer.params, cache.cell, fwd.x, dH, grads, {
+    return kernelOf(layer.cell, name).backward(spec, layer.params, cache.cell, fwd.x, dH, grads, {
       truncate: options.truncate ?? 0,
       dhNormSq: options.dhNormSq,
       needInputGrad: options.needInputGrad !== false,

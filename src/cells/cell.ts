@@ -83,6 +83,11 @@ export interface Cell {
   stateSize(spec: Readonly<LayerSpec>): number;
   /** Fresh parameters, drawing from rng in a fixed order (a seed always gives the same weights). */
   init(spec: Readonly<LayerSpec>, rng: Random, options: LayerInit): Params;
+  /**
+   * Every cell has a "fast" and a "reference" kernel; the backends it has beyond those are listed
+   * here (Elman: "wasm"). For a backend not listed, src/backends/compose.ts runs the fast kernel.
+   */
+  readonly extraKernels?: readonly BackendName[];
   kernel(backend: BackendName): CellKernel;
   /** Scratch the one-sequence step needs (allocated once by the forecaster). */
   stepScratch(spec: Readonly<LayerSpec>): number;

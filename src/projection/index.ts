@@ -45,7 +45,9 @@ export function outputActivationOf(spec: Readonly<LayerSpec>): OutputActivation 
 }
 
 export function projectionKernel(backend: BackendName): ProjectionKernel {
-  if (backend === "fast") return projectionFast;
+  // The wasm backend keeps the JavaScript projection: on the bench's tasks it is a few per cent
+  // of an epoch (docs/performance.md), not worth a second copy of h into the module's memory.
+  if (backend === "fast" || backend === "wasm") return projectionFast;
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return (require("./reference") as typeof import("./reference")).projectionReference;
 }
