@@ -39,29 +39,80 @@ static void transposeInto(double *dst, const double *src, int rows, int cols) {
     for (int c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
 }
 
-/* Forward of windows n0 .. n0+nb-1 into hs. */
+/* a_r = b_h + W_xh x_r + W_hh hp_r for the R ≤ 4 rows given (R is 4 or 1: every weight row
+   loaded serves all of them). */
+static inline void affineRows(int R, double *const *a, const double *const *hp, const double *const *xt) {
+  for (int r = 0; r < R; r++) memcpy(a[r], bh, sizeof(double) * H);
+  for (int i = 0; i < I; i++) {
+    const double *restrict w = WxhT + i * H;
+    for (int r = 0; r < R; r++) {
+      const double v = xt[r][i];
+      double *restrict ar = a[r];
+      for (int j = 0; j < H; j++) ar[j] += w[j] * v;
+    }
+  }
+  if (R == 4) {
+    double *restrict a0 = a[0], *restrict a1 = a[1], *restrict a2 = a[2], *restrict a3 = a[3];
+    for (int k = 0; k < H; k++) {
+      const double *restrict w = WhhT + k * H;
+      const double v0 = hp[0][k], v1 = hp[1][k], v2 = hp[2][k], v3 = hp[3][k];
+      for (int j = 0; j < H; j++) { a0[j] += w[j] * v0; a1[j] += w[j] * v1; a2[j] += w[j] * v2; a3[j] += w[j] * v3; }
+    }
+  } else {
+    double *restrict a0 = a[0];
+    for (int k = 0; k < H; k++) {
+      const double *restrict w = WhhT + k * H;
+      const double v0 = hp[0][k];
+      for (int j = 0; j < H; j++) a0[j] += w[j] * v0;
+    }
+  }
+  for (int r = 0; r < R; r++) for (int j = 0; j < H; j++) a[r][j] = tanh(a[r][j]);
+}
+
+/* Forward of windows n0 .. n0+nb-1 into hs, four rows at a time. */
 static void forward(int n0, int nb) {
   memset(hs, 0, sizeof(double) * nb * H);
   for (int t = 0; t < T; t++) {
     const double *prev = hs + (size_t)t * nb * H;
     double *cur = hs + (size_t)(t + 1) * nb * H;
-    for (int b = 0; b < nb; b++) {
-      double *a = cur + b * H;
-      const double *hp = prev + b * H;
-      const double *xt = x + ((size_t)(n0 + b) * T + t) * I;
-      memcpy(a, bh, sizeof(double) * H);
-      for (int i = 0; i < I; i++) {
-        const double v = xt[i];
-        const double *w = WxhT + i * H;
-        for (int j = 0; j < H; j++) a[j] += w[j] * v;
+    for (int b = 0; b < nb;) {
+      const int R = nb - b >= 4 ? 4 : 1;
+      double *a[4];
+      const double *hp[4], *xt[4];
+      for (int r = 0; r < R; r++) {
+        a[r] = cur + (b + r) * H;
+        hp[r] = prev + (b + r) * H;
+        xt[r] = x + ((size_t)(n0 + b + r) * T + t) * I;
       }
-      for (int k = 0; k < H; k++) {
-        const double v = hp[k];
-        const double *w = WhhT + k * H;
-        for (int j = 0; j < H; j++) a[j] += w[j] * v;
-      }
-      for (int j = 0; j < H; j++) a[j] = tanh(a[j]);
+      affineRows(R, a, hp, xt);
+      b += R;
     }
+  }
+}
+
+/* Backward of one step for R ≤ 4 rows: d_r becomes da_r, gradients added, next_r = W_hhᵀ da_r. */
+static inline void backRows(int R, double *const *d, const double *const *h, const double *const *hp, const double *const *xt, double *const *next) {
+  for (int r = 0; r < R; r++) for (int j = 0; j < H; j++) d[r][j] *= 1 - h[r][j] * h[r][j];
+  for (int j = 0; j < H; j++) {
+    double *restrict gw = gWhh + j * H;
+    const double *restrict w = Whh + j * H;
+    if (R == 4) {
+      const double g0 = d[0][j], g1 = d[1][j], g2 = d[2][j], g3 = d[3][j];
+      gbh[j] += g0 + g1 + g2 + g3;
+      const double *restrict h0 = hp[0], *restrict h1 = hp[1], *restrict h2 = hp[2], *restrict h3 = hp[3];
+      double *restrict n0 = next[0], *restrict n1 = next[1], *restrict n2 = next[2], *restrict n3 = next[3];
+      for (int k = 0; k < H; k++) {
+        gw[k] += g0 * h0[k] + g1 * h1[k] + g2 * h2[k] + g3 * h3[k];
+        n0[k] += w[k] * g0; n1[k] += w[k] * g1; n2[k] += w[k] * g2; n3[k] += w[k] * g3;
+      }
+    } else {
+      const double g0 = d[0][j];
+      gbh[j] += g0;
+      const double *restrict h0 = hp[0];
+      double *restrict n0 = next[0];
+      for (int k = 0; k < H; k++) { gw[k] += g0 * h0[k]; n0[k] += w[k] * g0; }
+    }
+    for (int r = 0; r < R; r++) for (int i = 0; i < I; i++) gWxh[j * I + i] += d[r][j] * xt[r][i];
   }
 }
 
@@ -97,21 +148,19 @@ static double trainBatch(int n0, int nb, int update) {
     const double *cur = hs + (size_t)(t + 1) * nb * H;
     const double *prev = hs + (size_t)t * nb * H;
     memset(dn, 0, sizeof(double) * nb * H);
-    for (int b = 0; b < nb; b++) {
-      double *d = dh + b * H;
-      const double *h = cur + b * H;
-      const double *hp = prev + b * H;
-      const double *xt = x + ((size_t)(n0 + b) * T + t) * I;
-      double *next = dn + b * H;
-      for (int j = 0; j < H; j++) d[j] *= 1 - h[j] * h[j];
-      for (int j = 0; j < H; j++) {
-        const double g = d[j];
-        gbh[j] += g;
-        double *gw = gWhh + j * H;
-        const double *w = Whh + j * H;
-        for (int k = 0; k < H; k++) { gw[k] += g * hp[k]; next[k] += w[k] * g; }
-        for (int i = 0; i < I; i++) gWxh[j * I + i] += g * xt[i];
+    for (int b = 0; b < nb;) {
+      const int R = nb - b >= 4 ? 4 : 1;
+      double *d[4], *next[4];
+      const double *h[4], *hp[4], *xt[4];
+      for (int r = 0; r < R; r++) {
+        d[r] = dh + (b + r) * H;
+        next[r] = dn + (b + r) * H;
+        h[r] = cur + (b + r) * H;
+        hp[r] = prev + (b + r) * H;
+        xt[r] = x + ((size_t)(n0 + b + r) * T + t) * I;
       }
+      backRows(R, d, h, hp, xt, next);
+      b += R;
     }
     double *swap = dh; dh = dn; dn = swap;
   }

@@ -1,4 +1,4 @@
-import { elmanWasmAvailable, elmanWasmUnavailable } from "../cells/elman/wasm";
+import { wasmAvailable, wasmUnavailableReason } from "../wasm/module";
 import { BackendName } from "../types";
 import { LayerBackend } from "./backend";
 import { fastBackend } from "./fast";
@@ -20,7 +20,7 @@ export const BACKEND_VARIABLE = "NODE_RED_RNN_BACKEND";
 export function defaultBackendName(): BackendName {
   const asked = process.env[BACKEND_VARIABLE];
   if (asked === "fast") return "fast";
-  return elmanWasmAvailable() ? "wasm" : "fast";
+  return wasmAvailable() ? "wasm" : "fast";
 }
 
 /**
@@ -30,8 +30,8 @@ export function defaultBackendName(): BackendName {
 export function getBackend(name: BackendName = defaultBackendName()): LayerBackend {
   if (name === "fast") return fastBackend;
   if (name === "wasm") {
-    if (!elmanWasmAvailable()) {
-      throw new Error(`the wasm backend is not available here: ${elmanWasmUnavailable()} (use "fast")`);
+    if (!wasmAvailable()) {
+      throw new Error(`the wasm backend is not available here: ${wasmUnavailableReason()} (use "fast")`);
     }
     return wasmBackend;
   }

@@ -3,6 +3,7 @@ import { Random } from "../random";
 import { BackendName, LayerSpec, OutputActivation } from "../types";
 import type { ParamShape, Params } from "../cells/cell";
 import { projectionFast } from "./fast";
+import { projectionWasm } from "./wasm";
 
 /**
  * The output projection a layer may end with, y_t = g(W_hy h_t + b_y): the same for every cell,
@@ -45,9 +46,8 @@ export function outputActivationOf(spec: Readonly<LayerSpec>): OutputActivation 
 }
 
 export function projectionKernel(backend: BackendName): ProjectionKernel {
-  // The wasm backend keeps the JavaScript projection: on the bench's tasks it is a few per cent
-  // of an epoch (docs/performance.md), not worth a second copy of h into the module's memory.
-  if (backend === "fast" || backend === "wasm") return projectionFast;
+  if (backend === "fast") return projectionFast;
+  if (backend === "wasm") return projectionWasm;
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return (require("./reference") as typeof import("./reference")).projectionReference;
 }

@@ -1,85 +1,23 @@
-import * as fs from "fs";
-import * as path from "path";
-import { ArenaBlock, WasmArena } from "../../backends/wasmArena";
-import { wasmSimdSupported } from "../../backends/wasmSupport";
+import type { ArenaBlock } from "../../wasm/arena";
+import { ACTIVATION_CODE, consumed, Layout, markResident, releaseWithOwner, residentOffset, WasmKernels, wasmKernels, wasmUnavailableReason } from "../../wasm/module";
 import type { LayerSpec } from "../../types";
 import { CellBackwardOptions, CellForward, CellKernel, Params } from "../cell";
 import { elmanFast } from "./fast";
 
 /**
- * The Elman cell's WebAssembly SIMD kernel: the loops of ./assembly/kernel.ts, compiled at build
- * time into elman.wasm next to this file, driven from here.
+ * The Elman cell's WebAssembly SIMD kernel: the loops of ./assembly/kernel.ts, driven from here.
  *
  * Forward copies the weights and x into the module's memory once, runs every step there and
- * leaves the hidden states there for backward (a block of the arena, one per layer); only h_t is
- * copied out, because the projection and the next layer read it. Backward copies ∂L/∂h in, runs
- * BPTT on what forward left and copies out the gradients and ∂L/∂x. When the block was released
- * meanwhile (memory pressure, or another forward of the same layer) backward stages forward's
- * data again from the copy it kept; when the layer's arrays do not fit under the memory limit at
- * all, both passes run the JavaScript kernel: slower, never wrong, never a crash.
+ * leaves the hidden states there for backward (a block of the arena, one per layer); h_t is also
+ * copied out, because the JavaScript side (the next layer, the loss) reads it. Backward runs BPTT on
+ * what forward left, with ∂L/∂h taken from the module's memory when the wasm projection left it
+ * there, and copies out the gradients and ∂L/∂x. When forward's block was released meanwhile
+ * (memory pressure, or another forward of the same layer) backward stages the data again from the
+ * copies kept; when the layer does not fit under the memory limit at all, both passes run the
+ * JavaScript kernel: slower, never wrong, never a crash.
  */
 
-interface ElmanExports {
-  readonly memory: WebAssembly.Memory;
-  heapBase(): number;
-  transpose(dst: number, src: number, rows: number, cols: number): void;
-  toTimeMajor(dst: number, src: number, B: number, T: number, n: number): void;
-  forward(wxT: number, whT: number, bias: number, xt: number, hs: number, B: number, T: number, I: number, H: number, act: number): void;
-  backward(wx: number, wh: number, hs: number, xt: number, dH: number, dhNext: number, gwx: number, gwh: number, gb: number, dX: number, norms: number,
-    B: number, T: number, I: number, H: number, act: number, truncate: number, wantNorms: number, needDX: number): void;
-}
-
-/** The activations' numbers in the module (its TANH, RELU, SIGMOID; anything else is linear). */
-const ACTIVATION_CODE: Record<string, number> = { tanh: 0, relu: 1, sigmoid: 2, linear: 3 };
-
-interface ElmanModule {
-  readonly exports: ElmanExports;
-  readonly arena: WasmArena;
-}
-
-const WASM_FILE = path.join(__dirname, "elman.wasm");
-
-let loaded: ElmanModule | null | undefined;
-let loadError: string | null = null;
-
-/**
- * This thread's instance, created on first use (each worker thread compiles its own: a few
- * milliseconds for a module of a few kilobytes), or null when this engine has no WebAssembly SIMD
- * or the build did not produce the module.
- */
-function elmanModule(): ElmanModule | null {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (!wasmSimdSupported()) {
-    loadError = "this JavaScript engine has no WebAssembly SIMD";
-    return null;
-  }
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(WASM_FILE)), {});
-    const exports = instance.exports as unknown as ElmanExports;
-    loaded = { exports, arena: new WasmArena(exports.memory, exports.heapBase()) };
-  } catch (err) {
-    loadError = `the Elman WebAssembly kernel could not be loaded (${(err as Error).message})`;
-  }
-  return loaded;
-}
-
-/** Whether the kernel can run here; when not, `elmanWasmUnavailable()` says why. */
-export function elmanWasmAvailable(): boolean {
-  return elmanModule() !== null;
-}
-
-export function elmanWasmUnavailable(): string | null {
-  elmanModule();
-  return loadError;
-}
-
-/** The arena of this thread's instance (for tests and the bench), or null. */
-export function elmanWasmArena(): WasmArena | null {
-  return elmanModule()?.arena ?? null;
-}
-
-/** Byte offsets of forward's arrays inside its block, counts rounded up to even (16-byte alignment). */
+/** Byte offsets of forward's arrays inside its block. */
 class ForwardLayout {
   readonly wx: number;
   readonly wh: number;
@@ -92,21 +30,16 @@ class ForwardLayout {
   readonly bytes: number;
 
   constructor(readonly B: number, readonly T: number, readonly I: number, readonly H: number) {
-    let at = 0;
-    const place = (n: number): number => {
-      const o = at;
-      at += Math.ceil(n / 2) * 16;
-      return o;
-    };
-    this.wx = place(H * I);
-    this.wh = place(H * H);
-    this.wxT = place(I * H);
-    this.whT = place(H * H);
-    this.bias = place(H);
-    this.xb = place(B * T * I);
-    this.xt = place(B * T * I);
-    this.hs = place((T + 1) * B * H);
-    this.bytes = at;
+    const l = new Layout();
+    this.wx = l.place(H * I);
+    this.wh = l.place(H * H);
+    this.wxT = l.place(I * H);
+    this.whT = l.place(H * H);
+    this.bias = l.place(H);
+    this.xb = l.place(B * T * I);
+    this.xt = l.place(B * T * I);
+    this.hs = l.place((T + 1) * B * H);
+    this.bytes = l.bytes;
   }
 }
 
@@ -121,11 +54,15 @@ class ElmanWasmCache {
 
 /** The block each layer's parameters last ran forward in: a new forward of the layer replaces it. */
 const blockOfLayer = new WeakMap<Params, ArenaBlock>();
-/** Blocks whose forward result was dropped without a backward (an evaluation, a forecast) go back. */
-const orphans = new FinalizationRegistry<ArenaBlock>((block) => loaded?.arena.release(block));
+
+function kernels(): WasmKernels {
+  const m = wasmKernels();
+  if (!m) throw new Error(wasmUnavailableReason() ?? "the WebAssembly kernels are not available");
+  return m;
+}
 
 /** Copies the weights and x into the block at `base` and lays out what the loops read. */
-function stage(m: ElmanModule, L: ForwardLayout, base: number, p: Params, x: Float64Array): void {
+function stage(m: WasmKernels, L: ForwardLayout, base: number, p: Params, x: Float64Array): void {
   const mem = m.arena.f64;
   mem.set(p.W_xh, (base + L.wx) / 8);
   mem.set(p.W_hh, (base + L.wh) / 8);
@@ -138,8 +75,7 @@ function stage(m: ElmanModule, L: ForwardLayout, base: number, p: Params, x: Flo
 }
 
 function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: number, T: number, h0: Float64Array | null): CellForward {
-  const m = elmanModule();
-  if (!m) throw new Error(elmanWasmUnavailable() ?? "the Elman WebAssembly kernel is not available");
+  const m = kernels();
   const I = spec.inputSize, H = spec.hiddenSize, BH = B * H;
   const previous = blockOfLayer.get(p);
   if (previous) m.arena.release(previous);
@@ -152,17 +88,19 @@ function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: numbe
   const mem = m.arena.f64;
   if (h0) mem.set(h0, hsAt);
   else mem.fill(0, hsAt, hsAt + BH);
-  m.exports.forward(base + L.wxT, base + L.whT, base + L.bias, base + L.xt, base + L.hs, B, T, I, H, ACTIVATION_CODE[spec.activation] ?? 3);
+  m.exports.elmanForward(base + L.wxT, base + L.whT, base + L.bias, base + L.xt, base + L.hs, B, T, I, H, ACTIVATION_CODE[spec.activation] ?? 3);
   const hs = mem.slice(hsAt, hsAt + (T + 1) * BH);
   const cache = new ElmanWasmCache(block, L, hs);
+  const h = hs.subarray(BH);
+  markResident(h, block, base + L.hs + BH * 8);
   blockOfLayer.set(p, block);
-  orphans.register(cache, block, cache);
-  return { B, T, h: hs.subarray(BH), state: hs.slice(T * BH), cache };
+  releaseWithOwner(cache, block);
+  return { B, T, h, state: hs.slice(T * BH), cache };
 }
 
 function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions): Float64Array | null {
   const cache = fwd.cache;
-  const m = elmanModule();
+  const m = wasmKernels();
   // Forward ran the JavaScript kernel (the layer did not fit): so does backward.
   if (!(cache instanceof ElmanWasmCache) || !m) return elmanFast.backward(spec, p, fwd, x, dH, grads, options);
   const { B, T } = fwd;
@@ -170,36 +108,33 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   const L = cache.layout;
   const truncate = options.truncate > 0 ? Math.floor(options.truncate) : 0;
   const needDX = options.needInputGrad;
-  // Scratch: dH, dhNext, the three gradients, dX and the norms.
-  let s = 0;
-  const place = (n: number): number => {
-    const o = s;
-    s += Math.ceil(n / 2) * 16;
-    return o;
-  };
-  const oDH = place(T * BH), oNext = place(BH), oGwx = place(H * I), oGwh = place(H * H), oGb = place(H), oDX = place(needDX ? B * T * I : 0), oNorms = place(T);
-  const scratchBytes = s;
+  const dHResident = residentOffset(dH);
+  const s = new Layout();
+  const oDH = dHResident ? -1 : s.place(T * BH);
+  const oNext = s.place(BH), oGwx = s.place(H * I), oGwh = s.place(H * H), oGb = s.place(H), oDX = s.place(needDX ? B * T * I : 0), oNorms = s.place(T);
 
   let block: ArenaBlock | null = cache.block.live ? cache.block : null;
-  const scratch = m.arena.alloc(scratchBytes, block ?? undefined);
+  const scratch = m.arena.alloc(s.bytes, block, dHResident?.block ?? null);
   if (scratch && !block) {
     // Forward's block is gone: stage its data again, from the copies kept.
-    block = m.arena.alloc(L.bytes, scratch);
+    block = m.arena.alloc(L.bytes, scratch, dHResident?.block ?? null);
     if (block) {
       stage(m, L, block.offset, p, x);
       m.arena.f64.set(cache.hs, (block.offset + L.hs) / 8);
     }
   }
-  if (!scratch || !block) {
+  const dHLive = dHResident && dHResident.block.live ? dHResident : null;
+  if (!scratch || !block || (dHResident && !dHLive)) {
     if (scratch) m.arena.release(scratch);
     if (block) m.arena.release(block);
     return elmanFast.backward(spec, p, { B, T, h: fwd.h, state: fwd.state, cache: { hs: cache.hs } }, x, dH, grads, options);
   }
   const base = block.offset, sb = scratch.offset;
   const mem = m.arena.f64;
-  mem.set(dH, (sb + oDH) / 8);
+  const dHAt = dHLive ? dHLive.offset : sb + oDH;
+  if (!dHLive) mem.set(dH, dHAt / 8);
   mem.fill(0, (sb + oGwx) / 8, (sb + oDX) / 8);
-  m.exports.backward(base + L.wx, base + L.wh, base + L.hs, base + L.xt, sb + oDH, sb + oNext, sb + oGwx, sb + oGwh, sb + oGb, sb + oDX, sb + oNorms,
+  m.exports.elmanBackward(base + L.wx, base + L.wh, base + L.hs, base + L.xt, dHAt, sb + oNext, sb + oGwx, sb + oGwh, sb + oGb, sb + oDX, sb + oNorms,
     B, T, I, H, ACTIVATION_CODE[spec.activation] ?? 3, truncate, options.dhNormSq ? 1 : 0, needDX ? 1 : 0);
   addFrom(grads.W_xh, mem, (sb + oGwx) / 8);
   addFrom(grads.W_hh, mem, (sb + oGwh) / 8);
@@ -207,9 +142,13 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   if (options.dhNormSq) addFrom(options.dhNormSq, mem, (sb + oNorms) / 8);
   const dX = needDX ? mem.slice((sb + oDX) / 8, (sb + oDX) / 8 + B * T * I) : null;
   m.arena.release(scratch);
-  // Backward is the end of the block's use (a second backward of the same result stages again).
+  // Backward ends the use of forward's block and of ∂L/∂h's copy (which it overwrote with da_t).
   m.arena.release(block);
-  orphans.unregister(cache);
+  if (dHLive) {
+    m.arena.release(dHLive.block);
+    consumed(dH);
+  }
+  consumed(cache);
   if (blockOfLayer.get(p) === cache.block) blockOfLayer.delete(p);
   return dX;
 }

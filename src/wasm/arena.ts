@@ -69,8 +69,8 @@ export class WasmArena {
     return this.used.size;
   }
 
-  /** A block of at least `bytes`, or null when it cannot fit under the limit. `keep` survives a release. */
-  alloc(bytes: number, keep?: ArenaBlock): ArenaBlock | null {
+  /** A block of at least `bytes`, or null when it cannot fit under the limit. The `keep` blocks survive a release. */
+  alloc(bytes: number, ...keep: (ArenaBlock | null)[]): ArenaBlock | null {
     const need = Math.ceil(bytes / 16) * 16;
     if (this.base + need > memoryLimit) return null;
     let block = this.take(need);
@@ -122,8 +122,8 @@ export class WasmArena {
     }
   }
 
-  private releaseAllBut(keep: ArenaBlock | undefined): void {
-    for (const b of [...this.used]) if (b !== keep) this.release(b);
+  private releaseAllBut(keep: (ArenaBlock | null)[]): void {
+    for (const b of [...this.used]) if (!keep.includes(b)) this.release(b);
   }
 
   /**
