@@ -11,12 +11,13 @@ const path = require('path');
 const { WEIGHTS } = require('./task');
 
 const SOURCE = path.join(__dirname, 'native', 'elman.c');
+/** The compiler flags of the native limit; -ffast-math may also be asked for (it lets gcc reorder sums). */
 const FLAGS = ['-O3', '-march=native'];
 
-function compile(dir) {
+function compile(dir, flags) {
   const exe = path.join(dir, 'elman');
   try {
-    execFileSync('cc', [...FLAGS, '-o', exe, SOURCE, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('cc', [...flags, '-o', exe, SOURCE, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     const why = err.code === 'ENOENT' ? 'no C compiler (`cc`) on this machine' : `cc failed: ${String(err.stderr || err.message).trim().split('\n')[0]}`;
     return { exe: null, why };
@@ -36,10 +37,11 @@ function compilerName() {
  * Runs the C version: the loss before training and after one epoch, the weights after it, then the
  * times of `runs` epochs (after `warmup`) and of `rounds` rounds of `reps` one-window forecasts.
  */
-function runNative(data, w0, { warmup, runs, reps, rounds }) {
+function runNative(data, w0, { warmup, runs, reps, rounds, extraFlags = [] }) {
+  const flags = [...FLAGS, ...extraFlags];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-native-'));
   try {
-    const { exe, why } = compile(dir);
+    const { exe, why } = compile(dir, flags);
     if (!exe) return { ok: false, why };
     const t = data.task;
     const head = [data.N, t.window, t.inputSize, t.hiddenSize, t.outputSize, t.batchSize, t.learningRate, warmup, runs, reps, rounds];
@@ -63,7 +65,8 @@ function runNative(data, w0, { warmup, runs, reps, rounds }) {
     }
     return {
       ok: true,
-      compiler: `${compilerName()} ${FLAGS.join(' ')}`,
+      compiler: compilerName(),
+      flags: flags.join(' '),
       initial: line('initial')[0],
       loss: line('first')[0],
       weights,

@@ -1,8 +1,9 @@
 /*
  * The reference task in C, the native limit bench/core.js compares against: the same Elman RNN,
- * loss, batches and SGD as bench/plain-loop.js, float64, written the way a C programmer arranges
- * it for the compiler's vectoriser (every inner loop runs along contiguous memory as an axpy, so
- * gcc -O3 -march=native vectorises it without reassociating sums, i.e. without -ffast-math).
+ * loss, batches and SGD as bench/plain-loop.js, float64, arranged the way a C programmer arranges
+ * it for the compiler: four batch rows per pass, so that every weight row loaded serves four rows,
+ * and every inner loop an axpy along contiguous memory, which gcc -O3 -march=native vectorises
+ * without reordering any sum (so without -ffast-math, and with the plain loop's results).
  *
  *   h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h),  h_0 = 0;   y = W_hy h_T + b_y (last step)
  *   L = mean over the batch and outputs of (y - target)^2, then w -= lr * dL/dw per batch
@@ -101,10 +102,8 @@ static inline void backRows(int R, double *const *d, const double *const *h, con
       gbh[j] += g0 + g1 + g2 + g3;
       const double *restrict h0 = hp[0], *restrict h1 = hp[1], *restrict h2 = hp[2], *restrict h3 = hp[3];
       double *restrict n0 = next[0], *restrict n1 = next[1], *restrict n2 = next[2], *restrict n3 = next[3];
-      for (int k = 0; k < H; k++) {
-        gw[k] += g0 * h0[k] + g1 * h1[k] + g2 * h2[k] + g3 * h3[k];
-        n0[k] += w[k] * g0; n1[k] += w[k] * g1; n2[k] += w[k] * g2; n3[k] += w[k] * g3;
-      }
+      for (int k = 0; k < H; k++) gw[k] += g0 * h0[k] + g1 * h1[k] + g2 * h2[k] + g3 * h3[k];
+      for (int k = 0; k < H; k++) { n0[k] += w[k] * g0; n1[k] += w[k] * g1; n2[k] += w[k] * g2; n3[k] += w[k] * g3; }
     } else {
       const double g0 = d[0][j];
       gbh[j] += g0;
