@@ -134,7 +134,7 @@ describe("wasm backend", function () {
     }
   });
 
-  it("keeps forward's data in its memory for backward and gives every block back after backward", function () {
+  it("keeps forward's data in its memory for backward, gives every block back after it, and serves one backward per forward", function () {
     const { arena } = wasmKernels();
     const before = arena.blocksInUse;
     const layer = randomLayer({ inputSize: 2, hiddenSize: 8, activation: "tanh", outputSize: 1 }, 9);
@@ -145,6 +145,8 @@ describe("wasm backend", function () {
     assert.equal(arena.blocksInUse, before + 1, "forward's block stays for backward");
     backend.backward(layer, fwd, dY, layer.zeros(), {});
     assert.equal(arena.blocksInUse, before, "backward gives back forward's block and the projection's ∂L/∂h");
+    // Its copy of the states went back for reuse too: a second backward of the same result is refused.
+    assert.throws(() => backend.backward(layer, fwd, dY, layer.zeros(), {}), /backward already ran on this forward result/);
   });
 
   it("a second forward of the same layer replaces the first's block; the first's backward stages its data again and is still exact", function () {
@@ -250,5 +252,57 @@ describe("wasm backend", function () {
     const x = Float64Array.from({ length: 4 * 6 }, (_, i) => Math.sin(i));
     close(Float64Array.from(got.y), fastBackend.forward(layer, x, 4, 6, null).y, SAME, "worker's y");
     assert.equal(got.blocks, 1, "the worker's forward block lives in the worker's own memory");
+  });
+});
+
+describe("wasm backend: the forecaster's window runner", function () {
+  before(function () {
+    if (!wasmAvailable()) this.skip();
+  });
+
+  function withBackend(name, fn) {
+    const saved = process.env[BACKEND_VARIABLE];
+    process.env[BACKEND_VARIABLE] = name;
+    try {
+      return fn();
+    } finally {
+      if (saved === undefined) delete process.env[BACKEND_VARIABLE];
+      else process.env[BACKEND_VARIABLE] = saved;
+    }
+  }
+
+  it("equals the JavaScript step by step to 1e-13, stacked with a projection between layers, and reads the weights live", function () {
+    const { Forecaster } = require("../dist/src/inference");
+    const model = Model.create({ inputSize: 2, seed: 4, layers: [{ hiddenSize: 9, activation: "tanh", outputSize: 3 }, { hiddenSize: 5, activation: "relu" }, { hiddenSize: 6, activation: "sigmoid", outputSize: 2 }] });
+    const rng = new Random(8);
+    for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.7));
+    const windowed = new Forecaster(model);
+    const stepped = withBackend("fast", () => new Forecaster(model));
+    for (const T of [1, 7, 30]) {
+      const x = randomArray(T * 2, rng);
+      close(windowed.run(x, T), stepped.run(x, T), 1e-13, `T ${T}`);
+      close(windowed.run(Array.from(x), T), stepped.run(x, T), 1e-13, `T ${T}, a plain array`);
+    }
+    model.layers[0].params.W_hh[3] += 0.5;
+    const x = randomArray(10 * 2, rng);
+    const after = Float64Array.from(stepped.run(x, 10));
+    close(windowed.run(x, 10), after, 1e-13, "after a weight changed");
+  });
+
+  it("steps in JavaScript when its memory is refused, with the same numbers", function () {
+    const { Forecaster } = require("../dist/src/inference");
+    const model = Model.create({ inputSize: 1, seed: 2, layers: [{ hiddenSize: 8, activation: "tanh", outputSize: 1 }] });
+    const stepped = withBackend("fast", () => new Forecaster(model));
+    const limit = wasmMemoryLimit();
+    const { arena } = wasmKernels();
+    try {
+      const windowed = new Forecaster(model);
+      setWasmMemoryLimit(Math.max(arena.size, 1 << 20));
+      const T = Math.ceil(wasmMemoryLimit() / (8 * 8)) + 10; // its states alone exceed the limit
+      const x = Float64Array.from({ length: T }, (_, i) => Math.sin(i / 5));
+      assert.deepEqual(windowed.run(x, T), stepped.run(x, T));
+    } finally {
+      setWasmMemoryLimit(limit);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { CellName } from "../types";
 import { Cell } from "./cell";
 import { elmanCell } from "./elman";
 
-export type { Cell, CellKernel, CellForward, CellBackwardOptions, CellFieldReader, ParamShape, Params } from "./cell";
+export type { Cell, CellKernel, CellForward, CellBackwardOptions, CellFieldReader, ParamShape, Params, WindowRunner } from "./cell";
 
 /** Every cell the package has, by the name the layer's `cell` setting uses. */
 const CELLS: readonly Cell[] = [elmanCell];

@@ -1,7 +1,8 @@
 import { activateInPlace, derivativeFromOutput } from "../activations";
 import type { Params } from "../cells/cell";
 import type { LayerSpec } from "../types";
-import { Layout, markResident, releaseWithOwner, residentOffset, wasmKernels } from "../wasm/module";
+import type { ArenaBlock } from "../wasm/arena";
+import { Layout, markResident, residentOffset, wasmKernels } from "../wasm/module";
 import { projectionFast } from "./fast";
 import type { ProjectionForward, ProjectionKernel } from ".";
 
@@ -12,6 +13,19 @@ import type { ProjectionForward, ProjectionKernel } from ".";
  * the JavaScript copy returned), where the wasm cell's backward picks it up. When the arrays do
  * not fit under the memory limit, the JavaScript projection runs instead.
  */
+
+/**
+ * ∂L/∂h is handed to the cell's backward right away and never kept (src/backends/compose.ts), so
+ * one array per thread serves every call; the block its copy was left in goes back at the next call
+ * if the cell did not take it (a cell running its JavaScript kernel reads the array instead).
+ */
+let dHArray: Float64Array | null = null;
+let dHBlock: ArenaBlock | null = null;
+
+function reusableDH(n: number): Float64Array {
+  if (!dHArray || dHArray.length < n) dHArray = new Float64Array(Math.max(n, dHArray ? 2 * dHArray.length : 0));
+  return dHArray.length === n ? dHArray : dHArray.subarray(0, n);
+}
 
 function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: number, T: number): ProjectionForward {
   const m = wasmKernels();
@@ -48,6 +62,10 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, 
   const O = spec.outputSize as number;
   const g = spec.outputActivation ?? "linear";
   const { y } = fwd;
+  if (dHBlock) {
+    m.arena.release(dHBlock);
+    dHBlock = null;
+  }
   const resident = residentOffset(h);
   const l = new Layout();
   const oDH = l.place(T * B * H), oW = l.place(O * H), oDz = l.place(T * B * O), oGw = l.place(O * H), oGb = l.place(O), oH = resident ? -1 : l.place(T * B * H);
@@ -83,10 +101,11 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, 
   const gW = grads.W_hy, gb = grads.b_y;
   for (let i = 0; i < O * H; i++) gW[i] += mem[(at + oGw) / 8 + i];
   for (let o = 0; o < O; o++) gb[o] += mem[(at + oGb) / 8 + o];
-  const dH = mem.slice((at + oDH) / 8, (at + oDH) / 8 + T * B * H);
+  const dH = reusableDH(T * B * H);
+  dH.set(mem.subarray((at + oDH) / 8, (at + oDH) / 8 + T * B * H));
   // The block stays for the cell's backward, which reads ∂L/∂h there and then releases it.
   markResident(dH, block, at + oDH);
-  releaseWithOwner(dH, block);
+  dHBlock = block;
   return dH;
 }
 

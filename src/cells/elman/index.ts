@@ -2,7 +2,7 @@ import { initialize } from "../../initializers";
 import { BackendName, HIDDEN_ACTIVATIONS, LayerSpec } from "../../types";
 import { Cell, CellKernel, ParamShape } from "../cell";
 import { elmanFast, elmanStep } from "./fast";
-import { elmanWasm } from "./wasm";
+import { elmanWasm, elmanWindowRunner } from "./wasm";
 
 /**
  * The Elman cell, h_t = f(W_xh x_t + W_hh h_{t-1} + b_h): the state it carries is h alone.
@@ -45,6 +45,8 @@ export const elmanCell: Cell = {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return (require("./reference") as typeof import("./reference")).elmanReference;
   },
+
+  windowRunner: (spec, backend) => (backend === "wasm" ? elmanWindowRunner(spec) : null),
 
   stepScratch: () => 0,
   step: elmanStep,

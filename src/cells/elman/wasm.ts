@@ -1,7 +1,7 @@
 import type { ArenaBlock } from "../../wasm/arena";
-import { ACTIVATION_CODE, consumed, Layout, markResident, releaseWithOwner, residentOffset, WasmKernels, wasmKernels, wasmUnavailableReason } from "../../wasm/module";
+import { ACTIVATION_CODE, borrowArray, consumed, giveBackArray, Layout, markResident, releaseWithOwner, residentOffset, WasmKernels, wasmKernels, wasmUnavailableReason } from "../../wasm/module";
 import type { LayerSpec } from "../../types";
-import { CellBackwardOptions, CellForward, CellKernel, Params } from "../cell";
+import { CellBackwardOptions, CellForward, CellKernel, Params, WindowRunner } from "../cell";
 import { elmanFast } from "./fast";
 
 /**
@@ -43,8 +43,15 @@ class ForwardLayout {
   }
 }
 
-/** What forward leaves for backward. `hs` is the JavaScript copy (T+1)×B×H, slot 0 = h_0. */
+/**
+ * What forward leaves for backward. `hs` is the JavaScript copy (T+1)×B×H, slot 0 = h_0: `h` of the
+ * forward result, and what backward stages again if forward's block was released. Backward gives
+ * it back for reuse (it is done with it, and so is the layer backend that called it): a forward
+ * result serves one backward.
+ */
 class ElmanWasmCache {
+  consumed = false;
+
   constructor(
     readonly block: ArenaBlock,
     readonly layout: ForwardLayout,
@@ -62,7 +69,7 @@ function kernels(): WasmKernels {
 }
 
 /** Copies the weights and x into the block at `base` and lays out what the loops read. */
-function stage(m: WasmKernels, L: ForwardLayout, base: number, p: Params, x: Float64Array): void {
+function stage(m: WasmKernels, L: ForwardLayout, base: number, p: Params, x: ArrayLike<number>): void {
   const mem = m.arena.f64;
   mem.set(p.W_xh, (base + L.wx) / 8);
   mem.set(p.W_hh, (base + L.wh) / 8);
@@ -89,7 +96,8 @@ function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: numbe
   if (h0) mem.set(h0, hsAt);
   else mem.fill(0, hsAt, hsAt + BH);
   m.exports.elmanForward(base + L.wxT, base + L.whT, base + L.bias, base + L.xt, base + L.hs, B, T, I, H, ACTIVATION_CODE[spec.activation] ?? 3);
-  const hs = mem.slice(hsAt, hsAt + (T + 1) * BH);
+  const hs = borrowArray((T + 1) * BH);
+  hs.set(mem.subarray(hsAt, hsAt + (T + 1) * BH));
   const cache = new ElmanWasmCache(block, L, hs);
   const h = hs.subarray(BH);
   markResident(h, block, base + L.hs + BH * 8);
@@ -103,6 +111,7 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   const m = wasmKernels();
   // Forward ran the JavaScript kernel (the layer did not fit): so does backward.
   if (!(cache instanceof ElmanWasmCache) || !m) return elmanFast.backward(spec, p, fwd, x, dH, grads, options);
+  if (cache.consumed) throw new Error("wasm backend: backward already ran on this forward result (run forward again)");
   const { B, T } = fwd;
   const I = spec.inputSize, H = spec.hiddenSize, BH = B * H;
   const L = cache.layout;
@@ -127,7 +136,9 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   if (!scratch || !block || (dHResident && !dHLive)) {
     if (scratch) m.arena.release(scratch);
     if (block) m.arena.release(block);
-    return elmanFast.backward(spec, p, { B, T, h: fwd.h, state: fwd.state, cache: { hs: cache.hs } }, x, dH, grads, options);
+    const dX = elmanFast.backward(spec, p, { B, T, h: fwd.h, state: fwd.state, cache: { hs: cache.hs } }, x, dH, grads, options);
+    finish(cache, p);
+    return dX;
   }
   const base = block.offset, sb = scratch.offset;
   const mem = m.arena.f64;
@@ -144,13 +155,18 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   m.arena.release(scratch);
   // Backward ends the use of forward's block and of ∂L/∂h's copy (which it overwrote with da_t).
   m.arena.release(block);
-  if (dHLive) {
-    m.arena.release(dHLive.block);
-    consumed(dH);
-  }
-  consumed(cache);
-  if (blockOfLayer.get(p) === cache.block) blockOfLayer.delete(p);
+  if (dHLive) m.arena.release(dHLive.block);
+  finish(cache, p);
   return dX;
+}
+
+/** The end of a forward result's use: its block and its copy of the states go back. */
+function finish(cache: ElmanWasmCache, p: Params): void {
+  cache.consumed = true;
+  consumed(cache);
+  wasmKernels()?.arena.release(cache.block);
+  if (blockOfLayer.get(p) === cache.block) blockOfLayer.delete(p);
+  giveBackArray(cache.hs);
 }
 
 function addFrom(target: Float64Array, mem: Float64Array, at: number): void {
@@ -158,3 +174,43 @@ function addFrom(target: Float64Array, mem: Float64Array, at: number): void {
 }
 
 export const elmanWasm: CellKernel = { forward, backward };
+
+/**
+ * The forecaster's window of one sequence: forward with B = 1 in a block the runner keeps from call
+ * to call (nothing allocated per call), the weights copied in every call (they are read live).
+ */
+class ElmanWindowRunner implements WindowRunner {
+  private block: ArenaBlock | null = null;
+  private layout: ForwardLayout | null = null;
+
+  constructor(private readonly spec: Readonly<LayerSpec>) {}
+
+  run(p: Params, x: ArrayLike<number>, T: number, hs: Float64Array): boolean {
+    const m = wasmKernels();
+    if (!m) return false;
+    const I = this.spec.inputSize, H = this.spec.hiddenSize;
+    let L = this.layout;
+    if (!this.block || !this.block.live || !L || L.T !== T) {
+      if (this.block) {
+        consumed(this);
+        m.arena.release(this.block);
+      }
+      L = this.layout = new ForwardLayout(1, T, I, H);
+      this.block = m.arena.alloc(L.bytes);
+      if (!this.block) return false;
+      releaseWithOwner(this, this.block);
+    }
+    const base = this.block.offset;
+    stage(m, L, base, p, x);
+    const hsAt = (base + L.hs) / 8;
+    const mem = m.arena.f64;
+    mem.fill(0, hsAt, hsAt + H);
+    m.exports.elmanForward(base + L.wxT, base + L.whT, base + L.bias, base + L.xt, base + L.hs, 1, T, I, H, ACTIVATION_CODE[this.spec.activation] ?? 3);
+    hs.set(mem.subarray(hsAt + H, hsAt + (T + 1) * H));
+    return true;
+  }
+}
+
+export function elmanWindowRunner(spec: Readonly<LayerSpec>): WindowRunner | null {
+  return wasmKernels() ? new ElmanWindowRunner(spec) : null;
+}
