@@ -167,11 +167,12 @@ async function main() {
   const inferRaw = [];
   let oursUs = 0;
   // Both plain variants forecast one window with the same code, so it is timed once.
-  // The forecaster runs each cell's one-sequence step (JavaScript) whatever the backend: timed once.
-  for (const m of [oursFast, oursReference, yardstick]) {
+  let wasmUs = NaN;
+  for (const m of [oursFast, ...(oursWasm ? [oursWasm] : []), oursReference, yardstick]) {
     const s = await bench.timeCalls(m.predictOne, m === oursReference ? REFERENCE_INFERENCE : INFERENCE);
     if (m === oursFast) oursUs = s.median;
-    const name = m === yardstick ? 'plain loop' : m === oursFast ? 'ours, Forecaster (fast and wasm backends)' : m.name;
+    if (m === oursWasm) wasmUs = s.median;
+    const name = m === yardstick ? 'plain loop' : m === oursFast ? 'ours, Forecaster, fast (steps in JavaScript)' : m === oursWasm ? 'ours, Forecaster, wasm (window runner)' : m.name;
     inferRaw.push({ name, ...s });
     inferRows.push([name, `${s.runs}×${s.reps}`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round(1e6 / s.median), ratio(s.median, oursUs)]);
   }
@@ -182,12 +183,13 @@ async function main() {
   }
   bench.printTable(['implementation', 'rounds×calls', 'min', 'median', 'max', 'calls/s', 'time ÷ ours fast'], inferRows);
   console.log('min/median/max are over rounds; each round is the mean of its calls.');
-  console.log('ours, Forecaster: Forecaster.run on a Float64Array window (what the rnn predictor node uses), last output;');
+  console.log('ours, Forecaster: Forecaster.run on a Float64Array window (what the rnn predictor node uses), last output, stepping in');
+  console.log('  JavaScript (fast) or running the window through WebAssembly layer by layer (wasm, the default);');
   console.log('ours, reference: model.predict on a nested 1×24×1 array, returning the outputs of every step;');
   console.log('plain loop: a Float64Array of 24 in, the last output into a reused buffer (no conversion); native C: the same in C.');
   if (nativeRows.length) {
     const fc = bench.summary(nativeRows[0].forecastUs).median;
-    console.log(`ours ÷ native: training epoch ${oursWasm ? `${ratio(epochTimes.get(oursWasm).median, nativeMs)} (wasm), ` : ''}${ratio(oursMs, nativeMs)} (fast); one-window forecast ${ratio(oursUs, fc)}.`);
+    console.log(`ours ÷ native: training epoch ${oursWasm ? `${ratio(epochTimes.get(oursWasm).median, nativeMs)} (wasm), ` : ''}${ratio(oursMs, nativeMs)} (fast); one-window forecast ${oursWasm ? `${ratio(wasmUs, fc)} (wasm), ` : ''}${ratio(oursUs, fc)} (fast).`);
   }
   console.log('');
 
@@ -240,14 +242,16 @@ async function bigger(withWasm) {
 
 /**
  * What the wasm backend copies between JavaScript arrays and the module's memory in one minibatch
- * of the reference task (weights, x and ∂L/∂z in; h, y, ∂L/∂h, the gradients out), timed as plain
- * copies of those sizes against a WebAssembly memory, next to the minibatch's time.
+ * of the reference task, timed as plain copies of the same sizes against a WebAssembly memory, next
+ * to the minibatch's time: in, the weights, x and ∂L/∂z; out, h and ∂L/∂h (into arrays reused from
+ * minibatch to minibatch, as the kernels do), y and the gradients (fresh, they are small).
  */
 function copyCosts(task, minibatchMs) {
   const B = task.batchSize, T = task.window, I = task.inputSize, H = task.hiddenSize, O = task.outputSize;
   const weights = H * I + H * H + H + O * H + O;
   const into = [weights, B * T * I, T * B * O];
-  const out = [(T + 1) * B * H, B * T * O, T * B * H, weights];
+  const reused = [(T + 1) * B * H, T * B * H].map((n) => new Float64Array(n));
+  const fresh = [B * T * O, weights];
   const memory = new WebAssembly.Memory({ initial: 64 });
   const mem = new Float64Array(memory.buffer);
   const sources = into.map((n) => new Float64Array(n).fill(0.5));
@@ -257,7 +261,11 @@ function copyCosts(task, minibatchMs) {
       mem.set(s, at);
       at += s.length;
     }
-    for (const n of out) {
+    for (const r of reused) {
+      r.set(mem.subarray(at, at + r.length));
+      at += r.length;
+    }
+    for (const n of fresh) {
       mem.slice(at, at + n);
       at += n;
     }
@@ -267,7 +275,7 @@ function copyCosts(task, minibatchMs) {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < reps; i++) once();
   const us = Number(process.hrtime.bigint() - t0) / 1e3 / reps;
-  const bytes = 8 * [...into, ...out].reduce((a, b) => a + b, 0);
+  const bytes = 8 * [...into, ...reused.map((r) => r.length), ...fresh].reduce((a, b) => a + b, 0);
   console.log('## wasm backend: copies between JavaScript and the module\'s memory, per minibatch of the reference task');
   console.log(`${Math.round(bytes / 1024)} KiB copied (in: weights, x, ∂L/∂z; out: h, y, ∂L/∂h, gradients): ${bench.fmt(us)} µs of a ${bench.fmt(minibatchMs * 1000)} µs minibatch (${bench.fmt((100 * us) / (minibatchMs * 1000))} %); forward's states and ∂L/∂h stay in the module's memory between the kernels, not copied back.`);
   return { bytes, us, minibatchUs: minibatchMs * 1000 };

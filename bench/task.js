@@ -115,7 +115,7 @@ function createOurs(data, w0, { backend = 'fast', activation = 'tanh' } = {}) {
   const sample = [data.inputs[0]];
   // One window is forecast the way the rnn predictor node does it: the allocation-free Forecaster
   // on a Float64Array window (the fast and wasm backends); the reference backend has only model.predict.
-  const forecaster = backend !== 'reference' ? new core.Forecaster(model) : null;
+  const forecaster = backend !== 'reference' ? new core.Forecaster(model, backend) : null;
   const flatWindow = Float64Array.from(data.inputs[0].flat());
   return {
     name: `ours, ${backend} backend`,

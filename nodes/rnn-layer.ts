@@ -5,7 +5,7 @@
  * with the current weights and replaces it with the outputs.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { allFinite, fastBackend, LIMITS, MAX_TENSOR_VALUES, packInputs, RnnLayer, unpackOutputs } from "../src";
+import { allFinite, getBackend, LIMITS, MAX_TENSOR_VALUES, packInputs, RnnLayer, unpackOutputs } from "../src";
 import { LayerNodeApi } from "./shared/apis";
 import { buildLayer, layerFits, layerSettings, readLayerConfig } from "./shared/layerConfig";
 import { isRunRecord } from "./shared/runs";
@@ -115,7 +115,8 @@ export = function register(RED: NodeAPI): void {
           // rather than start from zeros silently.
           else if (s) node.warn(t("warnings.stateReset", { topic: topic || "(no topic)", was: s.length / layer.stateSize, now: packed.B }));
         }
-        const fwd = fastBackend.forward(layer, packed.data, packed.B, packed.T, h0);
+        // The default backend, as the trainer and the core Model use: the same numbers as theirs.
+        const fwd = getBackend().forward(layer, packed.data, packed.B, packed.T, h0);
         // A NaN would travel on, and in stateful mode it would stick to the topic for good.
         if (!allFinite([fwd.y, fwd.state])) {
           throw new Error(t("errors.badPayload", { message: "the outputs overflowed to non-finite values (inputs far larger than this layer's weights can take); the state was left as it was" }));

@@ -1,5 +1,6 @@
 import { defaultBackendName } from "./backends";
 import type { WindowRunner } from "./cells";
+import type { BackendName } from "./types";
 import { Model } from "./model";
 import { projectOne } from "./projection";
 
@@ -26,13 +27,13 @@ export class Forecaster {
   private readonly windowH: Float64Array[];
   private readonly windowOut: Float64Array[];
 
-  constructor(readonly model: Model) {
+  /** `backend`: whose window runners to use (default: the default backend); "fast" always steps. */
+  constructor(readonly model: Model, backend: BackendName = defaultBackendName()) {
     this.s = model.layers.map((l) => new Float64Array(l.stateSize));
     this.next = model.layers.map((l) => new Float64Array(l.stateSize));
     this.scratch = model.layers.map((l) => new Float64Array(l.cell.stepScratch(l.spec)));
     this.outs = model.layers.map((l) => new Float64Array(l.outputSize));
     this.lastOut = new Float64Array(model.outputSize);
-    const backend = defaultBackendName();
     const runners = model.layers.map((l) => l.cell.windowRunner?.(l.spec, backend) ?? null);
     this.runners = runners.every((r) => r !== null) ? (runners as WindowRunner[]) : null;
     this.windowH = model.layers.map(() => new Float64Array(0));

@@ -260,24 +260,13 @@ describe("wasm backend: the forecaster's window runner", function () {
     if (!wasmAvailable()) this.skip();
   });
 
-  function withBackend(name, fn) {
-    const saved = process.env[BACKEND_VARIABLE];
-    process.env[BACKEND_VARIABLE] = name;
-    try {
-      return fn();
-    } finally {
-      if (saved === undefined) delete process.env[BACKEND_VARIABLE];
-      else process.env[BACKEND_VARIABLE] = saved;
-    }
-  }
-
   it("equals the JavaScript step by step to 1e-13, stacked with a projection between layers, and reads the weights live", function () {
     const { Forecaster } = require("../dist/src/inference");
     const model = Model.create({ inputSize: 2, seed: 4, layers: [{ hiddenSize: 9, activation: "tanh", outputSize: 3 }, { hiddenSize: 5, activation: "relu" }, { hiddenSize: 6, activation: "sigmoid", outputSize: 2 }] });
     const rng = new Random(8);
     for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.7));
-    const windowed = new Forecaster(model);
-    const stepped = withBackend("fast", () => new Forecaster(model));
+    const windowed = new Forecaster(model, "wasm");
+    const stepped = new Forecaster(model, "fast");
     for (const T of [1, 7, 30]) {
       const x = randomArray(T * 2, rng);
       close(windowed.run(x, T), stepped.run(x, T), 1e-13, `T ${T}`);
@@ -292,11 +281,11 @@ describe("wasm backend: the forecaster's window runner", function () {
   it("steps in JavaScript when its memory is refused, with the same numbers", function () {
     const { Forecaster } = require("../dist/src/inference");
     const model = Model.create({ inputSize: 1, seed: 2, layers: [{ hiddenSize: 8, activation: "tanh", outputSize: 1 }] });
-    const stepped = withBackend("fast", () => new Forecaster(model));
+    const stepped = new Forecaster(model, "fast");
     const limit = wasmMemoryLimit();
     const { arena } = wasmKernels();
     try {
-      const windowed = new Forecaster(model);
+      const windowed = new Forecaster(model, "wasm");
       setWasmMemoryLimit(Math.max(arena.size, 1 << 20));
       const T = Math.ceil(wasmMemoryLimit() / (8 * 8)) + 10; // its states alone exceed the limit
       const x = Float64Array.from({ length: T }, (_, i) => Math.sin(i / 5));
