@@ -195,9 +195,9 @@ describe("TrainingSession", function () {
 
   for (const threads of ["main", 1, 2]) {
     it(`threads ${JSON.stringify(threads)}: stop() in the middle of an epoch ends the fit after the current minibatch, "stopped", that epoch unreported`, async function () {
-      // Epochs of over half a second on the wasm backend (several on the fast one): a stop after
+      // Epochs of about a second on the wasm backend (several on the fast one): a stop after
       // 250 ms lands inside the first one.
-      const data = dataset(4000, 24);
+      const data = dataset(12000, 24);
       const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 64, outputSize: 1 }], seed: 1 });
       const session = new TrainingSession(model, packed(model, data.train), packed(model, data.validation), { epochs: 3, batchSize: 8, optimizer: "sgd", learningRate: 0.01, threads });
       const seen = [];
