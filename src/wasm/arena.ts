@@ -5,7 +5,7 @@
  *
  * Blocks are placed first-fit in a free list (the blocks of a training step are few: one per layer
  * and one scratch). When nothing fits and the memory may still grow, it grows; when it may not,
- * every block but the one the caller keeps is released at once (their owners notice `live` is
+ * every block but those the caller keeps is released at once (their owners notice `live` is
  * false and copy their data in again) and the allocation is tried on the empty memory. A request
  * larger than the limit gets null: the caller then runs its JavaScript kernel instead.
  */
@@ -18,8 +18,9 @@ export const WASM_MEMORY_CEILING = 1024 * 1024 * 1024;
 let memoryLimit = WASM_MEMORY_CEILING;
 
 /**
- * Caps the memory each WebAssembly kernel module may grow to, per thread (a small device may want
- * less than the default 1 GiB). Layers whose arrays do not fit run on the JavaScript kernel.
+ * Caps the memory the WebAssembly kernels of this thread may grow to (a small device may want less
+ * than the default 1 GiB). Each thread has its own: worker threads keep the default. Layers whose
+ * arrays do not fit run on the JavaScript kernels.
  */
 export function setWasmMemoryLimit(bytes: number): void {
   if (!Number.isFinite(bytes) || bytes < PAGE) throw new Error(`the WebAssembly memory limit must be at least ${PAGE} bytes, got ${String(bytes)}`);
@@ -64,7 +65,7 @@ export class WasmArena {
     return this.memory.buffer.byteLength;
   }
 
-  /** Blocks in use now (for tests and for the figures of the bench). */
+  /** Blocks in use now (what the tests check). */
   get blocksInUse(): number {
     return this.used.size;
   }
