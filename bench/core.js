@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `npm run bench`: training-epoch and one-window inference times of the core (fast and mathjs
- * reference backends) against a hand-written Float64Array loop, on the reference task, in one
- * process. Before any clock starts it checks that every implementation computes the same thing:
- * same starting weights, same loss after the first epoch, same weights after it.
+ * `npm run bench`: training-epoch and one-window inference times of the core (fast, wasm and
+ * mathjs reference backends) against a hand-written Float64Array loop and the same task in C (the
+ * native limit, where a C compiler exists), on the reference task, in one run. Before any clock
+ * starts it checks that every implementation computes the same thing: same starting weights, same
+ * loss after the first epoch, same weights after it. Then the same on a bigger model, and what the
+ * wasm backend's copies between JavaScript and its memory cost.
  */
 const bench = require('./task');
 const { PlainElman } = require('./plain-loop');
+const { runNative } = require('./native');
 
 const RUNS = { warmup: 2, runs: 7 };
 // The mathjs reference backend is tens of times slower: its first (checked) epoch is its warm-up.
@@ -16,6 +19,16 @@ const INFERENCE = { reps: 2000, rounds: 5 };
 const REFERENCE_INFERENCE = { reps: 100, rounds: 3 };
 /** Agreement required between our core and the plain loops: both are float64 and exact. */
 const TOLERANCE = 1e-9;
+/** A bigger model, to see whether the gains hold as the work per step grows (fewer points: a shorter epoch). */
+const BIG_TASK = { hiddenSize: 128, window: 48, points: 600 };
+const BIG_RUNS = { warmup: 1, runs: 3 };
+
+/** The C version as one more implementation of the tables; it runs once, out of process, with every figure. */
+function native(data, w0, extraFlags = []) {
+  const r = runNative(data, w0, { ...RUNS, reps: INFERENCE.reps, rounds: INFERENCE.rounds, extraFlags });
+  if (!r.ok) return { ok: false, why: r.why };
+  return { ...r, name: `native C (${r.flags})` };
+}
 
 /** The hand-written loop on the task, with the same adapter shape as `createOurs`. */
 function plain(data, w0, variant) {
@@ -76,10 +89,18 @@ async function main() {
   console.log('float64 everywhere; every implementation starts from the same weights (the core\'s seeded initialisers).');
   console.log('');
 
+  const wasm = bench.core.wasmAvailable();
+  console.log(`default backend here: ${bench.core.defaultBackendName()}${wasm ? '' : ` (no wasm: ${bench.core.wasmUnavailableReason()})`}`);
   const oursFast = bench.createOurs(data, w0, { backend: 'fast' });
+  const oursWasm = wasm ? bench.createOurs(data, w0, { backend: 'wasm' }) : null;
   const oursReference = bench.createOurs(data, w0, { backend: 'reference' });
   const yardstick = plain(data, w0, 'rows');
-  const impls = [oursFast, oursReference, yardstick, plain(data, w0, 'rows4')];
+  const impls = [oursFast, ...(oursWasm ? [oursWasm] : []), oursReference, yardstick, plain(data, w0, 'rows4')];
+  // The native limit runs now, before the JavaScript timings, once per set of flags.
+  const natives = [native(data, w0), native(data, w0, ['-ffast-math'])].filter((n, i) => n.ok || i === 0);
+  const nativeRows = natives.filter((n) => n.ok);
+  if (!nativeRows.length) console.log(`native C: skipped, ${natives[0].why}`);
+  else console.log(`native C: ${nativeRows[0].compiler}`);
 
   // --- Correctness -----------------------------------------------------------------------
   console.log('## correctness (before timing)');
@@ -102,6 +123,13 @@ async function main() {
     allOk = allOk && ok;
     return [m.name, r.initial.toFixed(12), r.loss.toFixed(12), dLoss.toExponential(1), dW.toExponential(1), ok ? 'ok' : 'FAIL'];
   });
+  for (const n of nativeRows) {
+    const dLoss = Math.abs(n.loss - ref.loss);
+    const dW = bench.weightsDiff(n.weights, ref.weights);
+    const ok = Math.abs(n.initial - ref.initial) <= TOLERANCE && dLoss <= TOLERANCE && dW <= TOLERANCE;
+    allOk = allOk && ok;
+    rows.push([n.name, n.initial.toFixed(12), n.loss.toFixed(12), dLoss.toExponential(1), dW.toExponential(1), ok ? 'ok' : 'FAIL']);
+  }
   bench.printTable(['implementation', 'loss before', 'epoch-1 loss', '|Δloss| vs (a)', 'max |Δw| vs (a)', `≤ ${TOLERANCE}`], rows);
   console.log('(epoch loss = mean over the windows of the loss each had when its batch was trained)');
   if (!allOk) {
@@ -117,16 +145,20 @@ async function main() {
     const runs = m === oursReference ? REFERENCE_RUNS : RUNS;
     epochTimes.set(m, { ...(await bench.timeRuns(m.epoch, runs)), warmup: m === oursReference ? 1 : runs.warmup });
   }
+  for (const n of nativeRows) epochTimes.set(n, { ...bench.summary(n.epochMs), warmup: RUNS.warmup });
   const oursMs = epochTimes.get(oursFast).median;
+  const nativeMs = nativeRows.length ? epochTimes.get(nativeRows[0]).median : NaN;
+  const trainRows = [...impls, ...nativeRows];
   bench.printTable(
-    ['implementation', 'runs', 'min', 'median', 'max', 'windows/s', 'time ÷ ours fast'],
-    impls.map((m) => {
+    ['implementation', 'runs', 'min', 'median', 'max', 'windows/s', 'time ÷ ours fast', 'time ÷ native'],
+    trainRows.map((m) => {
       const s = epochTimes.get(m);
-      return [m.name, `${s.runs} (+${s.warmup} warm-up)`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), ratio(s.median, oursMs)];
+      return [m.name, `${s.runs} (+${s.warmup} warm-up)`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), ratio(s.median, oursMs), nativeRows.length ? ratio(s.median, nativeMs) : '–'];
     }),
   );
   console.log('reference backend: full epochs over all windows (not a scaled-up subset); its first, checked epoch served as warm-up.');
-  console.log('time ÷ ours fast: above 1 means that implementation is slower than our fast backend.');
+  console.log('time ÷ ours fast: above 1 means that implementation is slower than our fast backend;');
+  console.log(`time ÷ native: the same against ${nativeRows.length ? nativeRows[0].name : 'the C version (skipped)'}, the native limit (native C epochs time the C loop alone, ours include model.fit's packing of nested arrays).`);
   console.log('');
 
   // --- Cells -------------------------------------------------------------------------------
@@ -146,25 +178,119 @@ async function main() {
   const inferRaw = [];
   let oursUs = 0;
   // Both plain variants forecast one window with the same code, so it is timed once.
-  for (const m of [oursFast, oursReference, yardstick]) {
+  let wasmUs = NaN;
+  for (const m of [oursFast, ...(oursWasm ? [oursWasm] : []), oursReference, yardstick]) {
     const s = await bench.timeCalls(m.predictOne, m === oursReference ? REFERENCE_INFERENCE : INFERENCE);
     if (m === oursFast) oursUs = s.median;
-    const name = m === yardstick ? 'plain loop' : m.name;
+    if (m === oursWasm) wasmUs = s.median;
+    const name = m === yardstick ? 'plain loop' : m === oursFast ? 'ours, Forecaster, fast (steps in JavaScript)' : m === oursWasm ? 'ours, Forecaster, wasm (window runner)' : m.name;
     inferRaw.push({ name, ...s });
     inferRows.push([name, `${s.runs}×${s.reps}`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round(1e6 / s.median), ratio(s.median, oursUs)]);
   }
+  for (const n of nativeRows) {
+    const s = bench.summary(n.forecastUs);
+    inferRaw.push({ name: n.name, ...s, reps: INFERENCE.reps });
+    inferRows.push([n.name, `${s.runs}×${INFERENCE.reps}`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round(1e6 / s.median), ratio(s.median, oursUs)]);
+  }
   bench.printTable(['implementation', 'rounds×calls', 'min', 'median', 'max', 'calls/s', 'time ÷ ours fast'], inferRows);
   console.log('min/median/max are over rounds; each round is the mean of its calls.');
-  console.log('ours, fast: Forecaster.run on a Float64Array window (what the rnn predictor node uses), last output;');
+  console.log('ours, Forecaster: Forecaster.run on a Float64Array window (what the rnn predictor node uses), last output, stepping in');
+  console.log('  JavaScript (fast) or running the window through WebAssembly layer by layer (wasm, the default);');
   console.log('ours, reference: model.predict on a nested 1×24×1 array, returning the outputs of every step;');
-  console.log('plain loop: a Float64Array of 24 in, the last output into a reused buffer (no conversion).');
+  console.log('plain loop: a Float64Array of 24 in, the last output into a reused buffer (no conversion); native C: the same in C.');
+  if (nativeRows.length) {
+    const fc = bench.summary(nativeRows[0].forecastUs).median;
+    console.log(`ours ÷ native: training epoch ${oursWasm ? `${ratio(epochTimes.get(oursWasm).median, nativeMs)} (wasm), ` : ''}${ratio(oursMs, nativeMs)} (fast); one-window forecast ${oursWasm ? `${ratio(wasmUs, fc)} (wasm), ` : ''}${ratio(oursUs, fc)} (fast).`);
+  }
+  console.log('');
+
+  const big = await bigger(oursWasm !== null);
+  const copies = oursWasm ? copyCosts(data.task, epochTimes.get(oursWasm).median / Math.ceil(data.N / data.task.batchSize)) : null;
   bench.writeJsonIfAsked({
     bench: 'core',
-    ok: allOk,
-    training: impls.map((m) => ({ name: m.name, ...epochTimes.get(m) })),
+    ok: allOk && big.ok,
+    training: trainRows.map((m) => ({ name: m.name, ...epochTimes.get(m) })),
     inference: inferRaw,
     cells: cellTimes.map(([cell, s]) => ({ cell, ...s })),
+    bigger: big.rows,
+    copies,
   });
+  if (!big.ok) process.exitCode = 1;
+}
+
+/** The bigger model: epochs of both backends and of the C version, after the same agreement check. */
+async function bigger(withWasm) {
+  const task = { ...bench.TASK, ...BIG_TASK };
+  const data = bench.loadTask(task);
+  const w0 = bench.initialWeights(task);
+  console.log(`## bigger model: one epoch (ms), H=${task.hiddenSize}, window ${task.window}, ${data.N} windows of a ${task.points}-point series, otherwise as above`);
+  const impls = [bench.createOurs(data, w0, { backend: 'fast' }), ...(withWasm ? [bench.createOurs(data, w0, { backend: 'wasm' })] : [])];
+  const first = impls.map((m) => {
+    m.epoch();
+    return bench.copyWeights(m.weights());
+  });
+  const n = runNative(data, w0, { ...BIG_RUNS, reps: 10, rounds: 1 });
+  let ok = true;
+  const agree = [];
+  for (let i = 1; i < impls.length; i++) agree.push(bench.weightsDiff(first[i], first[0]));
+  if (n.ok) agree.push(bench.weightsDiff(n.weights, first[0]));
+  if (agree.some((d) => !(d <= TOLERANCE))) {
+    ok = false;
+    console.log(`FAIL: after one epoch the weights differ by ${agree.map((d) => d.toExponential(1)).join(', ')} (> ${TOLERANCE})`);
+  }
+  const rows = [];
+  for (const m of impls) rows.push({ name: m.name, ...(await bench.timeRuns(m.epoch, BIG_RUNS)) });
+  if (n.ok) rows.push({ name: `native C (${n.flags})`, ...bench.summary(n.epochMs) });
+  const fastMs = rows[0].median;
+  const nativeMs = n.ok ? rows[rows.length - 1].median : NaN;
+  bench.printTable(
+    ['implementation', 'runs', 'min', 'median', 'max', 'time ÷ ours fast', 'time ÷ native'],
+    rows.map((r) => [r.name, `${r.runs} (+${BIG_RUNS.warmup} warm-up)`, bench.fmt(r.min), bench.fmt(r.median), bench.fmt(r.max), ratio(r.median, fastMs), n.ok ? ratio(r.median, nativeMs) : '–']),
+  );
+  console.log(`agreement after the first epoch, max |Δw| against ours fast: ${agree.map((d) => d.toExponential(1)).join(', ') || '–'}${n.ok ? '' : `; native C skipped: ${n.why}`}`);
+  console.log('');
+  return { ok, rows };
+}
+
+/**
+ * What the wasm backend copies between JavaScript arrays and the module's memory in one minibatch
+ * of the reference task, timed as plain copies of the same sizes against a WebAssembly memory, next
+ * to the minibatch's time: in, the weights, x and ∂L/∂z; out, h and ∂L/∂h (into arrays reused from
+ * minibatch to minibatch, as the kernels do), y and the gradients (fresh, they are small).
+ */
+function copyCosts(task, minibatchMs) {
+  const B = task.batchSize, T = task.window, I = task.inputSize, H = task.hiddenSize, O = task.outputSize;
+  const weights = H * I + H * H + H + O * H + O;
+  const into = [weights, B * T * I, T * B * O];
+  const reused = [(T + 1) * B * H, T * B * H].map((n) => new Float64Array(n));
+  const fresh = [B * T * O, weights];
+  const memory = new WebAssembly.Memory({ initial: 64 });
+  const mem = new Float64Array(memory.buffer);
+  const sources = into.map((n) => new Float64Array(n).fill(0.5));
+  const once = () => {
+    let at = 0;
+    for (const s of sources) {
+      mem.set(s, at);
+      at += s.length;
+    }
+    for (const r of reused) {
+      r.set(mem.subarray(at, at + r.length));
+      at += r.length;
+    }
+    for (const n of fresh) {
+      mem.slice(at, at + n);
+      at += n;
+    }
+  };
+  const reps = 2000;
+  for (let i = 0; i < 200; i++) once();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < reps; i++) once();
+  const us = Number(process.hrtime.bigint() - t0) / 1e3 / reps;
+  const bytes = 8 * [...into, ...reused.map((r) => r.length), ...fresh].reduce((a, b) => a + b, 0);
+  console.log('## wasm backend: copies between JavaScript and the module\'s memory, per minibatch of the reference task');
+  console.log(`${Math.round(bytes / 1024)} KiB copied (in: weights, x, ∂L/∂z; out: h, y, ∂L/∂h, gradients): ${bench.fmt(us)} µs of a ${bench.fmt(minibatchMs * 1000)} µs minibatch (${bench.fmt((100 * us) / (minibatchMs * 1000))} %); forward's states and ∂L/∂h stay in the module's memory between the kernels, not copied back.`);
+  return { bytes, us, minibatchUs: minibatchMs * 1000 };
 }
 
 main().catch((err) => {

@@ -115,8 +115,8 @@ function createOurs(data, w0, { backend = 'fast', activation = 'tanh', cell } = 
   const fitOptions = { epochs: 1, batchSize: task.batchSize, optimizer: 'sgd', learningRate: task.learningRate, shuffle: false, backend };
   const sample = [data.inputs[0]];
   // One window is forecast the way the rnn predictor node does it: the allocation-free Forecaster
-  // on a Float64Array window (the fast backend); the reference backend has only model.predict.
-  const forecaster = backend === 'fast' ? new core.Forecaster(model) : null;
+  // on a Float64Array window (the fast and wasm backends); the reference backend has only model.predict.
+  const forecaster = backend !== 'reference' ? new core.Forecaster(model, backend) : null;
   const flatWindow = Float64Array.from(data.inputs[0].flat());
   return {
     name: cell ? `ours, ${cell} cell, ${backend} backend` : `ours, ${backend} backend`,

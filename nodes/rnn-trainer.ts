@@ -7,7 +7,7 @@
  * prediction intervals.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { CalibrationJob, calibrateOffThread, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, OPTIMIZERS, OptimizerName, loadWorkerTrainer, TrainingSession, TrainingThreads } from "../src";
+import { CalibrationJob, calibrateOffThread, defaultBackendName, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, OPTIMIZERS, OptimizerName, loadWorkerTrainer, TrainingSession, TrainingThreads } from "../src";
 import { findApi, LayerNodeApi, TrainerNodeApi } from "./shared/apis";
 import { compileChain, CompiledLayer } from "./shared/compile";
 import { layerSettings } from "./shared/layerConfig";
@@ -313,7 +313,7 @@ export = function register(RED: NodeAPI): void {
       version++;
       const baselines = r.ticket.data.baselines ?? null;
       const comparison = compare(info.metrics, baselines);
-      const payload = epochPayload(info, r.epochs, r.session.where === "main" ? "main" : r.session.workers, baselines, comparison);
+      const payload = { ...epochPayload(info, r.epochs, r.session.where === "main" ? "main" : r.session.workers, baselines, comparison), backend: defaultBackendName() };
       r.last = payload;
       feed.epoch(payload);
       if (model) model.training = { epochs: info.epoch, loss: finiteOrNull(info.loss), valLoss: finiteOrNull(info.valLoss) };

@@ -56,16 +56,17 @@ function groups(results) {
   const byBench = {};
   for (const r of results) byBench[r.bench] = r;
   const out = [];
-  // Our bars stand out, the default path (fast backend on the calling thread) the most.
+  // Our bars stand out, the default path (the wasm backend on the calling thread) the most.
   const bar = (label, s, main = false) => ({ label, median: s.median, min: s.min, max: s.max, ours: label.startsWith("node-red-rnn"), main });
   if (byBench.core) {
     const rename = {
       "ours, fast backend": "node-red-rnn, fast backend",
+      "ours, wasm backend": "node-red-rnn, wasm backend (the default)",
       "ours, reference backend": "node-red-rnn, mathjs reference backend",
     };
     out.push({
       title: "bench/core.js — against a hand-written Float64Array loop",
-      bars: byBench.core.training.map((t) => bar(rename[t.name] || t.name, t, t.name === "ours, fast backend")),
+      bars: byBench.core.training.map((t) => bar(rename[t.name] || t.name, t, t.name === "ours, wasm backend")),
     });
   }
   if (byBench.peers) {

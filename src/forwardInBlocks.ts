@@ -1,4 +1,4 @@
-import { fastBackend } from "./backends/fast";
+import { getBackend } from "./backends";
 import { allFinite } from "./clipping";
 import { RnnLayer } from "./layer";
 
@@ -7,7 +7,7 @@ import { RnnLayer } from "./layer";
  * that a caller can run it a few blocks at a time and let other work in between (the rnn layer
  * node runs a huge payload this way, with turns of the event loop between slices).
  *
- * A block is the fast backend's forward on its rows and steps, started from the state the
+ * A block is the default backend's forward on its rows and steps, started from the state the
  * previous block of the same rows ended in. The backend computes each row and each step with the
  * same sums in the same order whatever the batch around it, so the blocks give the outputs and
  * the final state of one forward over the whole batch bit for bit. Only a block's hidden states
@@ -89,7 +89,9 @@ export class ForwardInBlocks {
       xb = new Float64Array(R * C * I);
       for (let r = 0; r < R; r++) xb.set(x.subarray(((r0 + r) * T + t0) * I, ((r0 + r) * T + t0 + C) * I), r * C * I);
     }
-    const fwd = fastBackend.forward(layer, xb, R, C, this.running);
+    // The default backend, as the model the trainer hands over predicts with: the layer node's
+    // outputs then equal the model's, bit for bit.
+    const fwd = getBackend().forward(layer, xb, R, C, this.running);
     if (C === T) this.y.set(fwd.y, r0 * T * O);
     else for (let r = 0; r < R; r++) this.y.set(fwd.y.subarray(r * C * O, (r + 1) * C * O), ((r0 + r) * T + t0) * O);
     this.running = fwd.state;

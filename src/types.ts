@@ -4,7 +4,11 @@ export type HiddenActivation = "tanh" | "relu" | "sigmoid" | "linear";
 export type OutputActivation = "linear" | "sigmoid" | "softmax";
 export type LossName = "mse" | "mae" | "huber" | "crossentropy";
 export type MetricName = "mse" | "rmse" | "mae" | "mape";
-export type BackendName = "fast" | "reference";
+/**
+ * How the layers compute: "fast" (Float64Array loops), "wasm" (WebAssembly SIMD, where the engine
+ * has it; a cell without a wasm kernel runs its fast one) or "reference" (mathjs, the yardstick).
+ */
+export type BackendName = "fast" | "wasm" | "reference";
 
 export const HIDDEN_ACTIVATIONS: readonly HiddenActivation[] = ["tanh", "relu", "sigmoid", "linear"];
 export const OUTPUT_ACTIVATIONS: readonly OutputActivation[] = ["linear", "sigmoid", "softmax"];

@@ -3,7 +3,7 @@
 // rnn layer and rnn loss nodes do with a huge message must give what one pass gives, bit for bit.
 const assert = require("assert");
 const core = require("../dist/src");
-const { RnnLayer, fastBackend, ForwardInBlocks, BLOCK_WORK, packInputs, allocateInputs, packInputSteps, packTargets, allocateTargets, packTargetSteps, unpackOutputs, allocateOutputs, unpackOutputSteps, inTimedSlices } = core;
+const { RnnLayer, ForwardInBlocks, BLOCK_WORK, packInputs, allocateInputs, packInputSteps, packTargets, allocateTargets, packTargetSteps, unpackOutputs, allocateOutputs, unpackOutputSteps, inTimedSlices } = core;
 const { mulberry32 } = require("./helpers/random");
 
 function flat(n, rnd) {
@@ -34,7 +34,7 @@ describe("forward pass in blocks", function () {
       const layer = RnnLayer.create(spec, { seed: 5 });
       const x = flat(s.B * s.T * s.I, rnd);
       const h0 = flat(s.B * layer.stateSize, rnd);
-      const whole = fastBackend.forward(layer, x, s.B, s.T, h0);
+      const whole = core.getBackend().forward(layer, x, s.B, s.T, h0);
       const pass = new ForwardInBlocks(layer, x, s.B, s.T, h0);
       assert.ok(pass.count > 1, `${pass.count} block(s): the shape must be cut to test anything`);
       runInRanges(pass, rnd);
@@ -57,7 +57,7 @@ describe("forward pass in blocks", function () {
   it("runs on the weights it started with, even if they change in place between blocks", function () {
     const layer = RnnLayer.create({ inputSize: 1, hiddenSize: 32, activation: "tanh", outputSize: 1, outputActivation: "linear" }, { seed: 2 });
     const x = flat(5000, mulberry32(3));
-    const want = fastBackend.forward(layer, x, 1, 5000, null);
+    const want = core.getBackend().forward(layer, x, 1, 5000, null);
     const pass = new ForwardInBlocks(layer, x, 1, 5000, null);
     pass.run(0, 1);
     for (const p of layer.list()) p.fill(0.5);

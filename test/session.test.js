@@ -195,9 +195,10 @@ describe("TrainingSession", function () {
 
   for (const threads of ["main", 1, 2]) {
     it(`threads ${JSON.stringify(threads)}: stop() in the middle of an epoch ends the fit after the current minibatch, "stopped", that epoch unreported`, async function () {
-      // Epochs of about a second: a stop after 250 ms lands inside the first one.
-      const data = dataset(4000, 24);
-      const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 32, outputSize: 1 }], seed: 1 });
+      // Epochs of about a second on the wasm backend (several on the fast one): a stop after
+      // 250 ms lands inside the first one.
+      const data = dataset(12000, 24);
+      const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 64, outputSize: 1 }], seed: 1 });
       const session = new TrainingSession(model, packed(model, data.train), packed(model, data.validation), { epochs: 3, batchSize: 8, optimizer: "sgd", learningRate: 0.01, threads });
       const seen = [];
       const running = session.run((info) => void seen.push(info.epoch));
@@ -294,7 +295,8 @@ describe("TrainingSession", function () {
     const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 16, outputSize: 1 }], seed: 2 });
     const train = packed(model, data.train);
     const validation = packed(model, data.validation);
-    const options = { epochs: 10, batchSize: 8, optimizer: "sgd", learningRate: 0.01 };
+    // Enough epochs that the fit lasts long enough to tell on the wasm backend too.
+    const options = { epochs: 30, batchSize: 8, optimizer: "sgd", learningRate: 0.01 };
     // How long one minibatch takes here, measured on a model of its own (warm code).
     const probe = model.clone();
     probe.fit(train, { ...options, epochs: 2 });

@@ -1,4 +1,4 @@
-import type { CellForward, Params } from "../cells/cell";
+import type { Cell, CellForward, CellKernel, Params } from "../cells/cell";
 import type { RnnLayer } from "../layer";
 import { projectionKernel, ProjectionForward } from "../projection";
 import { BackendName } from "../types";
@@ -48,6 +48,15 @@ function transpose(src: Float64Array, B: number, T: number, n: number, toBatchMa
   return out;
 }
 
+/**
+ * The kernel of `cell` for this backend: the fast one when the cell has none of its own for it
+ * (a new cell need not come with a WebAssembly kernel on the day it arrives).
+ */
+function kernelOf(cell: Cell, backend: BackendName): CellKernel {
+  const own = backend === "fast" || backend === "reference" || (cell.extraKernels?.includes(backend) ?? false);
+  return cell.kernel(own ? backend : "fast");
+}
+
 function expectLength(backend: BackendName, what: string, actual: number, expected: number, shape: string): void {
   if (actual !== expected) throw new Error(`${backend} backend: ${what} has ${actual} entries, expected ${expected} (${shape})`);
 }
@@ -62,7 +71,7 @@ export function composeBackend(name: BackendName): LayerBackend {
     if (s0) expectLength(name, "the initial state", s0.length, B * S, `B×S = ${B}×${S}`);
     const weights = fingerprint(layer);
     const work = ws ?? null;
-    const c = cell.kernel(name).forward(spec, layer.params, x, B, T, s0 ?? null, work);
+    const c = kernelOf(cell, name).forward(spec, layer.params, x, B, T, s0 ?? null, work);
     const p = layer.hasOutput ? projection.forward(spec, layer.params, c.h, B, T, work) : null;
     const y = p ? p.y : transpose(c.h, B, T, H, true, scratch(work, "layer.y", B * T * H, false));
     const cache: LayerCache = { backend: name, cell: c, projection: p, weights, ws: work };
@@ -83,7 +92,7 @@ export function composeBackend(name: BackendName): LayerBackend {
     const dH = cache.projection
       ? projection.backward(spec, layer.params, cache.projection, cache.cell.h, B, T, dY, grads, options.dYIsLogit ?? false, cache.ws)
       : transpose(dY, B, T, layer.hiddenSize, false, scratch(cache.ws, "layer.dH", dY.length, false));
-    return layer.cell.kernel(name).backward(spec, layer.params, cache.cell, fwd.x, dH, grads, {
+    return kernelOf(layer.cell, name).backward(spec, layer.params, cache.cell, fwd.x, dH, grads, {
       truncate: options.truncate ?? 0,
       dhNormSq: options.dhNormSq,
       needInputGrad: options.needInputGrad !== false,

@@ -64,6 +64,18 @@ export interface CellKernel {
   backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions, ws: Workspace | null): Float64Array | null;
 }
 
+/**
+ * A whole window of one sequence through one layer, from a zero state: the forecaster's path on a
+ * backend where that is faster than stepping (one call into WebAssembly instead of one per step).
+ */
+export interface WindowRunner {
+  /**
+   * Runs T steps on x (T × the layer's input size) and writes h_1 … h_T into hs (T×H, at least).
+   * False when it cannot this time (its memory was refused): the caller steps instead.
+   */
+  run(p: Params, x: ArrayLike<number>, T: number, hs: Float64Array): boolean;
+}
+
 /** Reads and checks the cell's own fields of a model-file layer (what the frame does not know). */
 export interface CellFieldReader {
   /** A required string field, one of `allowed`. */
@@ -93,7 +105,14 @@ export interface Cell {
   stateSize(spec: Readonly<LayerSpec>): number;
   /** Fresh parameters, drawing from rng in a fixed order (a seed always gives the same weights). */
   init(spec: Readonly<LayerSpec>, rng: Random, options: LayerInit): Params;
+  /**
+   * Every cell has a "fast" and a "reference" kernel; the backends it has beyond those are listed
+   * here (Elman: "wasm"). For a backend not listed, src/backends/compose.ts runs the fast kernel.
+   */
+  readonly extraKernels?: readonly BackendName[];
   kernel(backend: BackendName): CellKernel;
+  /** A runner of whole windows on `backend`, when the cell has one there (Elman: "wasm"); absent or null: none. */
+  windowRunner?(spec: Readonly<LayerSpec>, backend: BackendName): WindowRunner | null;
   /** Scratch the one-sequence step needs (allocated once by the forecaster). */
   stepScratch(spec: Readonly<LayerSpec>): number;
   /**

@@ -4,6 +4,7 @@ import { BackendName, LayerSpec, OutputActivation } from "../types";
 import type { ParamShape, Params } from "../cells/cell";
 import type { Workspace } from "../workspace";
 import { projectionFast } from "./fast";
+import { projectionWasm } from "./wasm";
 
 /**
  * The output projection a layer may end with, y_t = g(W_hy h_t + b_y): the same for every cell,
@@ -47,6 +48,7 @@ export function outputActivationOf(spec: Readonly<LayerSpec>): OutputActivation 
 
 export function projectionKernel(backend: BackendName): ProjectionKernel {
   if (backend === "fast") return projectionFast;
+  if (backend === "wasm") return projectionWasm;
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return (require("./reference") as typeof import("./reference")).projectionReference;
 }

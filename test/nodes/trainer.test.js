@@ -3,7 +3,7 @@
 // pushes into the layer nodes, the runs it refuses, and its errors.
 const assert = require("assert");
 const os = require("os");
-const { Model, prepareDataset } = require("../../dist/src");
+const { Model, prepareDataset, defaultBackendName } = require("../../dist/src");
 const { fmt } = require("../../dist/nodes/shared/runtime");
 const plain = require("../helpers/plain-rnn");
 const { helper, NODES, useNodeRedServer, chain, withCatch, nextMessage, collect, lastStatus, statuses, loggedErrors, waitFor, sleep, noisySineSeries } = require("../helpers/nodes");
@@ -54,6 +54,8 @@ describe("rnn trainer node", function () {
     const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
     assert.strictEqual(threads, cores >= 2 ? 2 : 1);
     assert.ok(epochs.every((m) => m.payload.threads === threads));
+    // The backend the workers train with (each instantiates the same default as this thread).
+    assert.ok(epochs.every((m) => m.payload.backend === defaultBackendName()), `backend ${epochs[0].payload.backend}`);
     assert.deepStrictEqual(rest, { reason: "completed", epochs: 4, bestEpoch: best.payload.epoch, bestValLoss: best.payload.valLoss, loss: epochs[3].payload.loss, valLoss: epochs[3].payload.valLoss, path: null, saved: false, savedReason: "not saved: no model file is configured", compared: null });
     // The model against the naive rules, in real units, at the best epoch (whose weights are kept).
     assert.deepStrictEqual(metrics, { rmse: best.payload.comparison.rmse, mae: best.payload.comparison.mae });

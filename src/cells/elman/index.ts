@@ -2,6 +2,7 @@ import { initialize } from "../../initializers";
 import { BackendName, HIDDEN_ACTIVATIONS, LayerSpec } from "../../types";
 import { Cell, CellKernel, ParamShape } from "../cell";
 import { elmanFast, elmanStep } from "./fast";
+import { elmanWasm, elmanWindowRunner } from "./wasm";
 
 /**
  * The Elman cell, h_t = f(W_xh x_t + W_hh h_{t-1} + b_h): the state it carries is h alone.
@@ -35,12 +36,17 @@ export const elmanCell: Cell = {
     };
   },
 
+  extraKernels: ["wasm"],
+
   kernel(backend: BackendName): CellKernel {
     if (backend === "fast") return elmanFast;
+    if (backend === "wasm") return elmanWasm;
     // Loaded on first use only: mathjs costs memory a runtime that never asks for it should not pay.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return (require("./reference") as typeof import("./reference")).elmanReference;
   },
+
+  windowRunner: (spec, backend) => (backend === "wasm" ? elmanWindowRunner(spec) : null),
 
   stepScratch: () => 0,
   step: elmanStep,

@@ -1,0 +1,72 @@
+/**
+ * The Elman cell's BPTT in AssemblyScript, on the building blocks of src/wasm/assembly/linalg.ts;
+ * compiled with them into one module at build time (scripts/build-wasm.js), driven by ../wasm.ts.
+ */
+import { affine, activate, addProductTN, derivative } from "../../../wasm/assembly/linalg";
+
+/**
+ * Forward over T steps: hs is (T+1)×B×H time-major with slot 0 holding h_0; xt is x time-major
+ * (T×B×I); wxT (I×H) and whT (H×H) are W_xh and W_hh transposed, so each step is
+ * a_t = b_h + x_t·W_xhᵀ + h_{t-1}·W_hhᵀ with the weights read along their contiguous rows.
+ */
+export function elmanForward(wxT: usize, whT: usize, bias: usize, xt: usize, hs: usize, B: i32, T: i32, I: i32, H: i32, act: i32): void {
+  const BH = <usize>B * H;
+  const BI = <usize>B * I;
+  for (let t = 0; t < T; t++) {
+    const prev = hs + ((<usize>t * BH) << 3);
+    const cur = prev + (BH << 3);
+    affine(cur, H, bias, xt + ((<usize>t * BI) << 3), I, wxT, I, prev, H, whT, H, B, H);
+    activate(cur, <i32>BH, act);
+  }
+}
+
+/**
+ * BPTT. dH (T×B×H, time-major) holds ∂L/∂h_t from above and is turned into da_t in place; dhNext
+ * (B×H) is scratch. Gradients are added into gwx (H×I), gwh (H×H), gb (H); norms[t] receives
+ * Σ_b ‖∂L/∂h_t‖² when wantNorms; dX (B×T×I, batch-major) is written when needDX. Truncation as the
+ * JS kernel: blocks of `truncate` steps counted back from the last, nothing crosses a block's start.
+ */
+export function elmanBackward(wx: usize, wh: usize, hs: usize, xt: usize, dH: usize, dhNext: usize, gwx: usize, gwh: usize, gb: usize, dX: usize, norms: usize,
+  B: i32, T: i32, I: i32, H: i32, act: i32, truncate: i32, wantNorms: bool, needDX: bool): void {
+  const BH = <i32>(<usize>B * H);
+  const bhBytes = (<usize>BH) << 3;
+  memory.fill(dhNext, 0, bhBytes);
+  const pairs = BH & ~1;
+  for (let t = T - 1; t >= 0; t--) {
+    const d = dH + <usize>t * bhBytes;
+    const cur = hs + <usize>(t + 1) * bhBytes;
+    let i = 0;
+    let sq = f64x2.splat(0);
+    for (; i < pairs; i += 2) {
+      const o = (<usize>i) << 3;
+      const v = f64x2.add(v128.load(d + o), v128.load(dhNext + o));
+      v128.store(d + o, v);
+      sq = f64x2.add(sq, f64x2.mul(v, v));
+    }
+    let s = f64x2.extract_lane(sq, 0) + f64x2.extract_lane(sq, 1);
+    for (; i < BH; i++) {
+      const o = (<usize>i) << 3;
+      const v = load<f64>(d + o) + load<f64>(dhNext + o);
+      store<f64>(d + o, v);
+      s += v * v;
+    }
+    if (wantNorms) store<f64>(norms + ((<usize>t) << 3), s);
+    derivative(d, cur, BH, act);
+    const cut = truncate > 0 && (T - t) % truncate == 0;
+    // Nothing flows past h_0 (zeros or a carried state, a constant) nor across a truncation cut.
+    if (!cut && t > 0) affine(dhNext, H, 0, d, H, wh, H, 0, 0, 0, 0, B, H);
+    else memory.fill(dhNext, 0, bhBytes);
+    if (needDX) affine(dX + ((<usize>t * I) << 3), T * I, 0, d, H, wx, H, 0, 0, 0, 0, B, I);
+  }
+  const R = T * B;
+  addProductTN(gwh, dH, hs, R, H, H);
+  addProductTN(gwx, dH, xt, R, H, I);
+  // Bias: the column sums of every da.
+  const hBytes = (<usize>H) << 3;
+  for (let r = 0; r < R; r++) {
+    const row = dH + <usize>r * hBytes;
+    let j = 0;
+    for (; j + 2 <= H; j += 2) { const o = (<usize>j) << 3; v128.store(gb + o, f64x2.add(v128.load(gb + o), v128.load(row + o))); }
+    for (; j < H; j++) { const o = (<usize>j) << 3; store<f64>(gb + o, load<f64>(gb + o) + load<f64>(row + o)); }
+  }
+}

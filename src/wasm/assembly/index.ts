@@ -1,0 +1,4 @@
+/** The one WebAssembly module of the package's kernels: what the loader (src/wasm/module.ts) calls. */
+export { heapBase, transpose, toTimeMajor } from "./linalg";
+export { elmanForward, elmanBackward } from "../../cells/elman/assembly/kernel";
+export { projectionForward, projectionBackward } from "../../projection/assembly/kernel";
