@@ -40,4 +40,4 @@ export * from "./modelFile";
 export * from "./modelStore";
 export { exportTfjs, importTfjs, readTfjsModelJSON, TFJS_FORMAT, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from "./tfjs";
 export type { ExportedTfjs, ImportOptions, TfjsModelJSON, TfjsReading, TfjsWeightSpec, TfjsWeightsGroup } from "./tfjs";
-export { loadForecastModelFile, loadTfjsModel, saveTfjsModel } from "./tfjs/files";
+export { loadForecastModelFile, loadTfjsModel, saveTfjsModel, writeTfjsFiles } from "./tfjs/files";

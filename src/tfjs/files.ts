@@ -9,7 +9,7 @@ import type { Model } from "../model";
 import { LIMITS, MODEL_FORMAT, ModelFileError } from "../modelFile";
 import { LoadedModel, loadModelFile, writeFileAtomically } from "../modelStore";
 import { TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from "./format";
-import { exportTfjs, importTfjs, ImportOptions } from "./index";
+import { ExportedTfjs, exportTfjs, importTfjs, ImportOptions } from "./index";
 import type { TopologyOptions } from "./topology";
 import { readTfjsModelJSON } from "./validate";
 
@@ -19,8 +19,12 @@ import { readTfjsModelJSON } from "./validate";
  * digest in model.json refuses a weights.bin of another save). Resolves with model.json's path.
  */
 export async function saveTfjsModel(dir: string, model: Model, options: TopologyOptions = {}): Promise<string> {
+  return writeTfjsFiles(dir, exportTfjs(model, options));
+}
+
+/** `saveTfjsModel` for a model exported already (the weights as they were then). */
+export async function writeTfjsFiles(dir: string, { modelJson, weights }: ExportedTfjs): Promise<string> {
   if (typeof dir !== "string" || dir.trim() === "") throw new Error("the folder to write the TensorFlow.js model into is empty");
-  const { modelJson, weights } = exportTfjs(model, options);
   const folder = nodePath.resolve(dir);
   await fsp.mkdir(folder, { recursive: true });
   await writeFileAtomically(nodePath.join(folder, TFJS_WEIGHTS_FILE), weights);
