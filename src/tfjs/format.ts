@@ -1,6 +1,7 @@
 /**
  * The TensorFlow.js layers format as this package reads and writes it: the names of the file's
- * parts, and which Keras layer and which Keras weight each of our cells' parameters is.
+ * parts, and which Keras layer each of our cells is (which Keras weight each parameter is, each
+ * cell says: `kerasWeights`; the projection's Dense, src/projection).
  *
  * A model.json holds `modelTopology` (a Keras Sequential model's configuration, keys in Python's
  * snake_case) and `weightsManifest` (groups of weights, each stored in the files its `paths`
@@ -37,40 +38,11 @@ export interface TfjsModelJSON {
   userDefinedMetadata?: Record<string, unknown>;
 }
 
-/**
- * How one Keras weight is made of our parameters. "transpose": a Keras matrix is (inputs ×
- * units) where ours is (units × inputs). "rows": a Keras tensor whose rows are our vectors in
- * the order listed (one vector: a Keras vector; GRU reset-after: the 2 × 3H bias).
- */
-export interface WeightMapping {
-  /** The Keras weight's last name segment. */
-  readonly keras: "kernel" | "recurrent_kernel" | "bias";
-  readonly params: readonly string[];
-  readonly layout: "transpose" | "rows";
-}
-
 /** The Keras layer of each of our cells. */
 export const KERAS_CLASS: Readonly<Record<CellName, string>> = Object.freeze({ elman: "SimpleRNN", lstm: "LSTM", gru: "GRU" });
 
 /** The layer name stem TensorFlow.js gives each class, for the names of exported layers. */
 export const NAME_STEM: Readonly<Record<string, string>> = Object.freeze({ SimpleRNN: "simple_rnn", LSTM: "lstm", GRU: "gru", Dense: "dense" });
-
-/** Our cell's parameter names per Keras weight (W_xh and W_x are the same role in different cells). */
-export function recurrentWeights(cell: CellName, resetAfter: boolean): WeightMapping[] {
-  const [wx, wh, b] = cell === "elman" ? ["W_xh", "W_hh", "b_h"] : ["W_x", "W_h", "bias"];
-  return [
-    { keras: "kernel", params: [wx], layout: "transpose" },
-    { keras: "recurrent_kernel", params: [wh], layout: "transpose" },
-    // Keras keeps the GRU's two biases (reset after the product) as the rows of one 2 × 3H bias.
-    { keras: "bias", params: cell === "gru" && resetAfter ? [b, "recurrentBias"] : [b], layout: "rows" },
-  ];
-}
-
-/** The projection W_hy, b_y is a Dense layer applied at every step. */
-export const DENSE_WEIGHTS: readonly WeightMapping[] = Object.freeze([
-  { keras: "kernel", params: ["W_hy"], layout: "transpose" },
-  { keras: "bias", params: ["b_y"], layout: "rows" },
-]);
 
 /** Activation names as Keras writes them, and ours. */
 export const HIDDEN_ACTIVATION_NAMES: Readonly<Record<string, HiddenActivation>> = Object.freeze({ tanh: "tanh", relu: "relu", sigmoid: "sigmoid", linear: "linear" });

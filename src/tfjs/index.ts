@@ -11,7 +11,7 @@
 import { createHash } from "crypto";
 import { Model, ModelExtras } from "../model";
 import { fieldChecks as c, MODEL_FORMAT, MODEL_VERSION, ModelFileError } from "../modelFile";
-import { layerShapes, RnnLayer } from "../layer";
+import { RnnLayer } from "../layer";
 import type { ModelJSON } from "../types";
 import { METADATA_KEY, METADATA_VERSION, TFJS_FORMAT, TFJS_WEIGHTS_FILE, TfjsModelJSON } from "./format";
 import { layerNames, specsOf, toTopology, TopologyOptions } from "./topology";
@@ -88,7 +88,7 @@ export function importTfjs(modelJson: unknown, weights: Uint8Array | ArrayBuffer
     throw new ModelFileError(`userDefinedMetadata.${METADATA_KEY}.weightsSha256`, "the weights are not the ones this model.json was written with (weights.bin from another save, or damaged)");
   }
   const specs = specsOf(reading);
-  const params = unpackWeights(reading, specs.map((spec) => ({ shapes: layerShapes(spec), cellName: spec.cell ?? "elman", resetAfter: spec.resetAfter === true })), bytes);
+  const params = unpackWeights(reading, specs, bytes);
   const json: ModelJSON = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
