@@ -12,7 +12,7 @@ import { findApi, LayerNodeApi, TrainerNodeApi } from "./shared/apis";
 import { compileChain, CompiledLayer } from "./shared/compile";
 import { layerSettings } from "./shared/layerConfig";
 import { TrainerFeed } from "./shared/editorFeed";
-import { ModelFileKeeper } from "./shared/modelFileKeeper";
+import { ModelFileKeeper, tfjsFolderOf } from "./shared/modelFileKeeper";
 import { Comparison, compare, epochPayload, finiteOrNull, helps as networkHelps, trainingFigures } from "./shared/runReport";
 import { decide, findRival, Rival, SAVE_WHEN, SaveDecision, SaveWhen, ScorePair } from "./shared/saveDecision";
 import { findByMessage, findTicket, hasEnded, isRunRecord, RunEnd, RunRecord, RunTicket } from "./shared/runs";
@@ -44,6 +44,8 @@ interface TrainerConfig {
   /** "better": a run replaces the saved model only when it scores lower on the run's validation windows. */
   saveWhen: SaveWhen;
   resume: boolean;
+  /** Every save of the model file also writes it in the TensorFlow.js layers format, in a folder beside it. */
+  exportTfjs: boolean;
   gradientReport: boolean;
   /** Where the training loop runs: worker threads ("auto": two when two cores are free) or this thread. */
   threads: TrainingThreads;
@@ -68,6 +70,7 @@ function readConfig(raw: Record<string, unknown>): TrainerConfig {
     saveEvery: raw.saveMode === "every" ? intField(raw, "saveEvery", 10, 1, 100000) : 10,
     saveWhen: enumField(raw, "saveWhen", "better", SAVE_WHEN),
     resume: boolField(raw, "resume", true),
+    exportTfjs: boolField(raw, "exportTfjs", false),
     gradientReport: boolField(raw, "gradientReport", false),
     threads: threadsField(raw),
   };
@@ -142,7 +145,7 @@ export = function register(RED: NodeAPI): void {
         node.status({ fill: "red", shape: "ring", text: t("status.saveFailed") });
       },
       warn: (message) => !closed && node.warn(message),
-    });
+    }, filePath && config.exportTfjs ? tfjsFolderOf(filePath) : null);
     const save = (reason: string, final = true) => file.save(model, reason, final);
     // The curves of the editor's rnn sidebar.
     const feed = new TrainerFeed(RED, node);

@@ -43,3 +43,6 @@ export { inTimedSlices } from "./offThread";
 export * from "./data";
 export * from "./modelFile";
 export * from "./modelStore";
+export { exportTfjs, importTfjs, readTfjsModelJSON, TFJS_FORMAT, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from "./tfjs";
+export type { ExportedTfjs, ImportOptions, TfjsModelJSON, TfjsReading, TfjsWeightSpec, TfjsWeightsGroup } from "./tfjs";
+export { loadForecastModelFile, loadTfjsModel, saveTfjsModel, writeTfjsFiles } from "./tfjs/files";

@@ -593,3 +593,37 @@ function write(value: unknown, indent: string, out: string[]): void {
   }
   out.push(JSON.stringify(value));
 }
+
+/**
+ * The field checks above, for the readers of other model formats (src/tfjs), so that every file
+ * the package reads is checked the same way and names the offending field the same way.
+ */
+export interface FieldChecks {
+  fail(field: string, detail: string): never;
+  describe(value: unknown): string;
+  join(path: string, key: string): string;
+  own(obj: Record<string, unknown>, key: string): unknown;
+  isPlainObject(value: unknown): value is Record<string, unknown>;
+  expectObject(value: unknown, field: string): Record<string, unknown>;
+  expectArray(value: unknown, field: string): unknown[];
+  checkKeys(obj: Record<string, unknown>, field: string, allowed: readonly string[] | null): void;
+  requireKeys(obj: Record<string, unknown>, field: string, required: readonly string[]): void;
+  positiveInteger(value: unknown, field: string, limit: number): number;
+  oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T;
+  readonly forbiddenKeys: ReadonlySet<string>;
+}
+
+export const fieldChecks: FieldChecks = Object.freeze({
+  fail,
+  describe,
+  join,
+  own,
+  isPlainObject,
+  expectObject,
+  expectArray,
+  checkKeys,
+  requireKeys,
+  positiveInteger,
+  oneOf,
+  forbiddenKeys: FORBIDDEN_KEYS,
+});

@@ -55,8 +55,22 @@ export function saveModelFile(file: string, json: ModelJSON): Promise<void> {
   } catch (err) {
     return Promise.reject(err);
   }
+  return queueWrite(target, text);
+}
+
+/**
+ * Writes `data` to `file` as `saveModelFile` writes a model (atomically, keeping the previous
+ * file as `file + ".bak"`, one write after the other per path), for the other files a model is
+ * saved as (src/tfjs).
+ */
+export function writeFileAtomically(file: string, data: string | Uint8Array): Promise<void> {
+  if (typeof file !== "string" || file === "") return Promise.reject(new Error("file path is empty"));
+  return queueWrite(nodePath.resolve(file), data);
+}
+
+function queueWrite(target: string, data: string | Uint8Array): Promise<void> {
   const previous = chains.get(target) ?? Promise.resolve();
-  const run = previous.then(() => writeAtomically(target, text));
+  const run = previous.then(() => writeAtomically(target, data));
   const settled = run.then(noop, noop);
   chains.set(target, settled);
   void settled.then(() => {
@@ -65,7 +79,7 @@ export function saveModelFile(file: string, json: ModelJSON): Promise<void> {
   return run;
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
+async function writeAtomically(file: string, data: string | Uint8Array): Promise<void> {
   const dir = nodePath.dirname(file);
   await fsp.mkdir(dir, { recursive: true });
   const tag = `${process.pid}-${randomBytes(6).toString("hex")}`;
@@ -80,7 +94,7 @@ async function writeAtomically(file: string, text: string): Promise<void> {
     });
     const handle = await fsp.open(temp, "wx", old && old.isFile() ? old.mode & 0o777 : 0o666);
     try {
-      await handle.writeFile(text, "utf8");
+      await handle.writeFile(data);
       await handle.sync();
     } finally {
       await handle.close();

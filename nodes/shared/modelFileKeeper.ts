@@ -3,7 +3,8 @@
  * never written over when it could not be read (a newer format, a hand edit gone wrong…): the
  * user's file is kept until they move it away.
  */
-import { loadModelFile, Model, saveModelFile } from "../../src";
+import * as nodePath from "path";
+import { exportTfjs, loadModelFile, Model, saveModelFile, writeTfjsFiles } from "../../src";
 import { errorMessage } from "./runtime";
 
 export interface KeeperReports {
@@ -14,13 +15,20 @@ export interface KeeperReports {
   warn(message: string): void;
 }
 
+/** The folder the TensorFlow.js copy of a model file goes to: models/temp.json → models/temp-tfjs/. */
+export function tfjsFolderOf(path: string): string {
+  const ext = nodePath.extname(path);
+  return (ext.toLowerCase() === ".json" ? path.slice(0, -ext.length) : path) + "-tfjs";
+}
+
 export class ModelFileKeeper {
   /** Why the file could not be read at deploy; while set, it is never written over. */
   private unreadable: string | null = null;
   private unreadableReported = false;
   private saving: Promise<void> = Promise.resolve();
 
-  constructor(readonly path: string | null, private readonly reports: KeeperReports) {}
+  /** `tfjsFolder`: where every save is also written in the TensorFlow.js layers format (null: not). */
+  constructor(readonly path: string | null, private readonly reports: KeeperReports, readonly tfjsFolder: string | null = null) {}
 
   /** The saves queued so far, done (whatever their outcome). */
   get settled(): Promise<void> {
@@ -92,7 +100,16 @@ export class ModelFileKeeper {
     // The weights as they are now: a save waiting for the one before it must not see later epochs.
     const json = model.toJSON();
     json.training = { ...(json.training ?? {}), savedAt: new Date().toISOString(), savedBecause: reason };
-    const result = this.saving.then(() => when ?? true).then((write) => (write ? saveModelFile(path, json).then(() => true) : false)).then(
+    // Exported now too, so the copy holds the same weights as the model file.
+    let tfjs: ReturnType<typeof exportTfjs> | null = null;
+    try {
+      tfjs = this.tfjsFolder ? exportTfjs(model) : null;
+    } catch (e) {
+      this.reports.saveFailed(errorMessage(e));
+    }
+    const folder = this.tfjsFolder;
+    const write = (): Promise<boolean> => saveModelFile(path, json).then(() => (folder && tfjs ? writeTfjsFiles(folder, tfjs) : null)).then(() => true);
+    const result = this.saving.then(() => when ?? true).then((go) => (go ? write() : false)).then(
       (written) => {
         if (written) this.reports.saved(path, reason, final);
         return written;

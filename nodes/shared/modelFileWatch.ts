@@ -3,10 +3,12 @@
  * and size, one stat) at most once a second while messages arrive, and read again when it has
  * appeared or changed. A file written after the deploy, by this flow's trainer, another flow,
  * another Node-RED or a person copying it in, is picked up without a restart; see
- * docs/architecture.md for why this and not a notification from the trainer.
+ * docs/architecture.md for why this and not a notification from the trainer. A file named
+ * model.json may be a TensorFlow.js layers model (src/tfjs/files.ts); its weight files are read
+ * with it, but only a change of model.json is looked for.
  */
 import { promises as fs } from "fs";
-import { loadModelFile, LoadedModel } from "../../src";
+import { loadForecastModelFile, LoadedModel } from "../../src";
 import { errorMessage } from "./runtime";
 
 export interface WatchReports {
@@ -70,7 +72,7 @@ export class ModelFileWatch {
       if (version === this.seen) return;
       this.seen = version;
       this.reportedMissing = false;
-      const loaded = await loadModelFile(this.path);
+      const loaded = await loadForecastModelFile(this.path);
       if (!this.closed) this.reports.loaded(loaded);
     } catch (e) {
       if (this.closed) return;

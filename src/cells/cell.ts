@@ -84,6 +84,23 @@ export interface CellFieldReader {
   flag(key: string): boolean | undefined;
 }
 
+/**
+ * One weight of the Keras / TensorFlow.js layer (SimpleRNN, LSTM, GRU, Dense) and which of our
+ * parameters it is made of, for the TensorFlow.js format (src/tfjs).
+ */
+export interface KerasWeight {
+  /** The Keras weight's name, the last segment of its name in a weights manifest. */
+  readonly keras: string;
+  readonly params: readonly string[];
+  /**
+   * "transpose": Keras's matrix (inputs × units) is our one parameter (units × inputs) transposed.
+   * "rows": Keras's rows are our vectors in the order listed (one vector: a Keras vector).
+   */
+  readonly layout: "transpose" | "rows";
+  /** A bias, absent from a Keras layer with use_bias false (it computes as zeros). */
+  readonly isBias: boolean;
+}
+
 export interface Cell {
   /** The name users choose (the layer's `cell` setting). */
   readonly name: CellName;
@@ -120,6 +137,8 @@ export interface Cell {
    * writes the next state into sNext (whose first H entries are h_t). Allocates nothing.
    */
   step(spec: Readonly<LayerSpec>, p: Params, x: ArrayLike<number>, xOffset: number, s: Float64Array, sNext: Float64Array, scratch: Float64Array): void;
+  /** The Keras layer's weights, in the order Keras keeps them, as our parameters. */
+  kerasWeights(spec: Readonly<LayerSpec>): KerasWeight[];
   /** The cell's own fields of a model-file layer, read from the file … */
   readFields(read: CellFieldReader): Partial<LayerSpec>;
   /** … and written to it. */

@@ -4,7 +4,7 @@ import { elmanCell } from "./elman";
 import { lstmCell } from "./lstm";
 import { gruCell } from "./gru";
 
-export type { Cell, CellKernel, CellForward, CellBackwardOptions, CellFieldReader, ParamShape, Params, WindowRunner } from "./cell";
+export type { Cell, KerasWeight, CellKernel, CellForward, CellBackwardOptions, CellFieldReader, ParamShape, Params, WindowRunner } from "./cell";
 
 /** Every cell the package has, by the name the layer's `cell` setting uses. */
 const CELLS: readonly Cell[] = [elmanCell, lstmCell, gruCell];

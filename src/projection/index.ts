@@ -1,7 +1,7 @@
 import { initialize, InitializerName } from "../initializers";
 import { Random } from "../random";
 import { BackendName, LayerSpec, OutputActivation } from "../types";
-import type { ParamShape, Params } from "../cells/cell";
+import type { KerasWeight, ParamShape, Params } from "../cells/cell";
 import type { Workspace } from "../workspace";
 import { projectionFast } from "./fast";
 import { projectionWasm } from "./wasm";
@@ -34,6 +34,15 @@ export function projectionShapes(spec: Readonly<LayerSpec>): ParamShape[] {
   return [
     { name: "W_hy", rows: O, cols: H, vector: false, meaning: ["outputSize", "hiddenSize"] },
     { name: "b_y", rows: O, cols: 1, vector: true, meaning: ["outputSize", ""] },
+  ];
+}
+
+/** The projection is a Keras Dense layer applied at every step: its weights. */
+export function projectionKerasWeights(spec: Readonly<LayerSpec>): KerasWeight[] {
+  if (spec.outputSize === undefined) return [];
+  return [
+    { keras: "kernel", params: ["W_hy"], layout: "transpose", isBias: false },
+    { keras: "bias", params: ["b_y"], layout: "rows", isBias: true },
   ];
 }
 

@@ -51,6 +51,13 @@ export const elmanCell: Cell = {
   stepScratch: () => 0,
   step: elmanStep,
 
+  // SimpleRNN's weights.
+  kerasWeights: () => [
+    { keras: "kernel", params: ["W_xh"], layout: "transpose", isBias: false },
+    { keras: "recurrent_kernel", params: ["W_hh"], layout: "transpose", isBias: false },
+    { keras: "bias", params: ["b_h"], layout: "rows", isBias: true },
+  ],
+
   readFields: (read) => ({ activation: read.oneOf("activation", HIDDEN_ACTIVATIONS) }),
   writeFields: (spec) => ({ activation: spec.activation }),
 };

@@ -63,6 +63,13 @@ export const gruCell: Cell = {
   stepScratch: (spec) => 4 * spec.hiddenSize,
   step: gruStep,
 
+  // Keras keeps the two biases of the reset-after form as the rows of one 2 × 3H bias.
+  kerasWeights: (spec) => [
+    { keras: "kernel", params: ["W_x"], layout: "transpose", isBias: false },
+    { keras: "recurrent_kernel", params: ["W_h"], layout: "transpose", isBias: false },
+    { keras: "bias", params: resetsAfter(spec) ? ["bias", "recurrentBias"] : ["bias"], layout: "rows", isBias: true },
+  ],
+
   // The file always states both settings; in memory a default is left implicit, so that a spec
   // read back from a file equals the one the model was created with.
   readFields(read) {

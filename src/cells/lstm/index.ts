@@ -58,6 +58,12 @@ export const lstmCell: Cell = {
   stepScratch: lstmStepScratch,
   step: lstmStep,
 
+  kerasWeights: () => [
+    { keras: "kernel", params: ["W_x"], layout: "transpose", isBias: false },
+    { keras: "recurrent_kernel", params: ["W_h"], layout: "transpose", isBias: false },
+    { keras: "bias", params: ["bias"], layout: "rows", isBias: true },
+  ],
+
   readFields(read) {
     const activation = read.oneOf("activation", HIDDEN_ACTIVATIONS);
     // Required in the file: Keras's default is sigmoid but TensorFlow.js's is hardSigmoid, so a
