@@ -1,4 +1,4 @@
-import { wasmAvailable, wasmUnavailableReason } from "../wasm/module";
+import { wasmAvailable, wasmExpected, wasmUnavailableReason } from "../wasm/module";
 import { BackendName } from "../types";
 import { LayerBackend } from "./backend";
 import { fastBackend } from "./fast";
@@ -20,7 +20,7 @@ export const BACKEND_VARIABLE = "NODE_RED_RNN_BACKEND";
 export function defaultBackendName(): BackendName {
   const asked = process.env[BACKEND_VARIABLE];
   if (asked === "fast") return "fast";
-  return wasmAvailable() ? "wasm" : "fast";
+  return wasmExpected() ? "wasm" : "fast";
 }
 
 /**

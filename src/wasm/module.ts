@@ -60,6 +60,17 @@ export function wasmAvailable(): boolean {
   return wasmKernels() !== null;
 }
 
+/**
+ * Whether the kernels can be expected to load here, without loading them: choosing the default
+ * backend must not cost a thread that never trains (a node's thread, the series preparation's
+ * worker) the module's compiled code and memory. Should the load fail later, the wasm kernels fall
+ * back to the JavaScript ones.
+ */
+export function wasmExpected(): boolean {
+  if (loaded !== undefined) return loaded !== null;
+  return wasmSimdSupported() && fs.existsSync(WASM_FILE);
+}
+
 /** Why the kernels cannot run here, or null when they can. */
 export function wasmUnavailableReason(): string | null {
   wasmKernels();
