@@ -30,8 +30,8 @@ const DYNAMIC = [
   // nodes/rnn-trainer.html and rnn-predictor.html: the problem resources/rnn-editor.js finds in a model path.
   { file: "nodes/rnn-trainer.html", prefix: "rnn-trainer.errors.", keys: ["modelPath", "modelPathOutside"] },
   { file: "nodes/rnn-predictor.html", prefix: "rnn-predictor.errors.", keys: ["modelPath", "modelPathOutside"] },
-  // nodes/shared/saveDecision.ts: why there is no saved model to compare with.
-  { file: "nodes/shared/saveDecision.ts", prefix: "rnn-trainer.saveReasons.", keys: ["noValidation", "mismatch", "unreadable"] },
+  // nodes/shared/saveDecision.ts: why a run saves without comparing (its none(key) names the reason).
+  { file: "nodes/shared/saveDecision.ts", prefix: "rnn-trainer.saveReasons.", keys: ["always", "noValidation", "noSaved", "mismatch", "unreadable"] },
   // nodes/shared/messageBudget.ts: the note put in place of an oversized payload, for the nodes with a limit.
   { file: "nodes/shared/messageBudget.ts", prefix: "*.errors.removed", keys: ["rnn-layer", "rnn-loss"].map((t) => `${t}.errors.removed`) },
   // resources/rnn-editor.js: every node's palette label.
