@@ -142,7 +142,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     function usable(model: Model, version: number): Usable {
-      if (!model.window || !model.scaler) throw new Error("the model has no window or scaler information, so it cannot forecast from readings");
+      if (!model.window || !model.scaler) throw new Error(t("errors.noWindow"));
       const w = model.window;
       return { model, features: w.features, targets: w.targets, length: w.length, horizon: w.horizon, history: historyLength(model), needsTime: (model.transform?.calendar.length ?? 0) > 0, direct: w.direct === true, version };
     }

@@ -187,7 +187,7 @@ export = function register(RED: NodeAPI): void {
       if (reason === "completed" || reason === "early-stopped") node.status({ fill: "green", shape: "dot", text: t("status.done") });
       else if (reason === "timeout") node.status({ fill: "red", shape: "ring", text: t("status.noAck") });
       else if (reason === "refused" || reason === "failed") node.status({ fill: "red", shape: "ring", text: short(t("status.refused", { why: why ?? reason })) });
-      else if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: reason });
+      else if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: t("status.diverged") });
       else node.status({ fill: "grey", shape: "ring", text: t("status.stopped") });
     }
 
@@ -236,7 +236,7 @@ export = function register(RED: NodeAPI): void {
     function sendRun(pending: NonNullable<typeof run>, data: PreparedRun, msg: Record<string, unknown>, send: Send): void {
       if (data.train.B === 0) {
         run = null;
-        throw new Error("no training windows could be made from the series");
+        throw new Error(t("errors.noWindows"));
       }
       node.log(describeSeries(data));
       const id = RED.util.generateId();

@@ -11,7 +11,7 @@ const ROOT = path.join(__dirname, "..", "..");
 const NODES = path.join(ROOT, "nodes");
 const TYPES = ["rnn-sequence", "rnn-layer", "rnn-loss", "rnn-trainer", "rnn-predictor"];
 const NAMESPACES = [...TYPES, "rnn-sidebar"];
-const KEY_HEADS = "(?:status|errors|warnings|saveReasons|label|options|placeholder)";
+const KEY_HEADS = "(?:status|errors|warnings|log|saveReasons|label|options|placeholder)";
 
 /**
  * Keys built at run time from a prefix and a value: the scan cannot see them, so each such site is
