@@ -242,7 +242,7 @@ export = function register(RED: NodeAPI): void {
       }
       let built: ReturnType<typeof compileChain>;
       try {
-        built = compileChain(RED, record, ticket.data, { file: resumePending ? model : null, last: model, lastIds: layerIds }, (message) => t("errors.shape", { message }));
+        built = compileChain(RED, record, ticket.data, { file: resumePending ? model : null, last: model, lastIds: layerIds }, t);
       } catch (e) {
         // The sequence must not wait for its watchdog: the run cannot start, and it says why.
         ticket.onEnd("failed", errorMessage(e));
