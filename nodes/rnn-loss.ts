@@ -38,7 +38,7 @@ export = function register(RED: NodeAPI): void {
       const shape = msg.rnn === undefined ? nestedShape(msg.payload) : null;
       const values = shape ? 2 * shape.B * shape.T * shape.F : 0;
       if (values > limit) {
-        const text = t("errors.tooBig", { values, limit, setting: MAX_VALUES_SETTING });
+        const text = t("errors.tooLarge", { values, limit, setting: MAX_VALUES_SETTING });
         fail(status, done, msg, new Error(text));
         return;
       }
@@ -115,7 +115,7 @@ export = function register(RED: NodeAPI): void {
         const metrics = metricsFromSums(sums);
         // Without a single target there is nothing to measure: null, as msg.loss, rather than NaNs.
         msg.metrics = metrics.count > 0 ? metrics : null;
-        status.set({ fill: "green", shape: "dot", text: "loss " + fmt(value) });
+        status.set({ fill: "green", shape: "dot", text: t("status.loss", { loss: fmt(value) }) });
         send(msg);
         sent = true;
         done();
