@@ -108,9 +108,9 @@ export = function register(RED: NodeAPI): void {
       try {
         if (!alive()) throw new Error(t("errors.closed"));
         if (msg.rnn !== undefined) {
-          if (!isRunRecord(msg.rnn)) throw new Error("msg.rnn is not a run record from an rnn sequence node (it must pass the rnn nodes unchanged)");
-          if (msg.rnn.loss) throw new Error("this run message has already passed an rnn loss node: rnn layers go before rnn loss");
-          if (msg.rnn.layers.some((l) => l.id === node.id)) throw new Error("this run message passed this rnn layer twice: the chain must not loop");
+          if (!isRunRecord(msg.rnn)) throw new Error(t("errors.notRunRecord"));
+          if (msg.rnn.loss) throw new Error(t("errors.afterLoss"));
+          if (msg.rnn.layers.some((l) => l.id === node.id)) throw new Error(t("errors.passedTwice"));
           // A new record rather than a push: a fanned-out copy must not see another branch's entries.
           msg.rnn = { ...msg.rnn, layers: [...msg.rnn.layers, { id: node.id, name: node.name || "", settings: layerSettings(config) }] };
           send(msg);
@@ -124,13 +124,13 @@ export = function register(RED: NodeAPI): void {
           return;
         }
         if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
-        if (!shape) throw new Error(t("errors.badPayload", { message: "expected numbers: batch × time × features (or time × features, or a list of numbers)" }));
+        if (!shape) throw new Error(t("errors.badPayload", { message: t("errors.payloadShape") }));
         const { depth, batch, F: I } = shape;
         const checkInputSize = () => {
           // The first message fixes the weight shapes: a wild one must not make W_xh gigabytes large.
-          if (!layer && I > LIMITS.maxInputSize) throw new Error(t("errors.shape", { message: `${I} input features exceed the limit of ${LIMITS.maxInputSize}` }));
+          if (!layer && I > LIMITS.maxInputSize) throw new Error(t("errors.shape", { message: t("errors.tooManyInputs", { inputs: I, limit: LIMITS.maxInputSize }) }));
           if (layer && layer.inputSize !== I) {
-            throw new Error(t("errors.shape", { message: `this layer takes ${layer.inputSize} input feature(s) (fixed when it first ran or was trained), got ${I}; send topic "reset" to the trainer to start again with new sizes` }));
+            throw new Error(t("errors.shape", { message: t("errors.inputSize", { expected: layer.inputSize, got: I }) }));
           }
         };
         checkInputSize();
@@ -143,7 +143,7 @@ export = function register(RED: NodeAPI): void {
         // The state kept for a topic is the one after the last step; padded shorter sequences would
         // run extra steps on zeros and keep a state they never reached.
         if (config.stateful && packed.lengths.some((l) => l !== packed.T)) {
-          throw new Error(t("errors.badPayload", { message: "in stateful mode the sequences of one message must have equal lengths" }));
+          throw new Error(t("errors.badPayload", { message: t("errors.unequalLengths") }));
         }
         if (!layer) layer = buildLayer(config, I);
         const topic = typeof msg.topic === "string" ? msg.topic : "";
@@ -153,7 +153,7 @@ export = function register(RED: NodeAPI): void {
           if (s && s.length === packed.B * layer.stateSize) h0 = s;
           // A state holds one row per sequence: another batch size cannot continue it. Say so
           // rather than start from zeros silently.
-          else if (s) node.warn(t("warnings.stateReset", { topic: topic || "(no topic)", was: s.length / layer.stateSize, now: packed.B }));
+          else if (s) node.warn(t("warnings.stateReset", { topic: topic || t("warnings.noTopic"), was: s.length / layer.stateSize, now: packed.B }));
         }
         const generation = weightsGeneration;
         const pass = new ForwardInBlocks(layer, packed.data, packed.B, packed.T, h0);
@@ -163,7 +163,7 @@ export = function register(RED: NodeAPI): void {
         if (!alive()) throw new Error(t("errors.closed"));
         // A NaN would travel on, and in stateful mode it would stick to the topic for good.
         if (!pass.finite) {
-          throw new Error(t("errors.badPayload", { message: "the outputs overflowed to non-finite values (inputs far larger than this layer's weights can take); the state was left as it was" }));
+          throw new Error(t("errors.badPayload", { message: t("errors.overflow") }));
         }
         // Weights replaced or forgotten meanwhile have cleared the states: this one is of the old weights.
         if (config.stateful && generation === weightsGeneration) states.set(topic, pass.state);

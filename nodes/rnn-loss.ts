@@ -61,9 +61,9 @@ export = function register(RED: NodeAPI): void {
       try {
         if (!alive()) throw new Error(t("errors.closed"));
         if (msg.rnn !== undefined) {
-          if (!isRunRecord(msg.rnn)) throw new Error("msg.rnn is not a run record from an rnn sequence node (it must pass the rnn nodes unchanged)");
-          if (msg.rnn.loss) throw new Error("this run message has already passed an rnn loss node: a chain has one");
-          if (msg.rnn.layers.length === 0) throw new Error("this run message passed no rnn layer: wire rnn sequence → rnn layer(s) → rnn loss → rnn trainer");
+          if (!isRunRecord(msg.rnn)) throw new Error(t("errors.notRunRecord"));
+          if (msg.rnn.loss) throw new Error(t("errors.secondLoss"));
+          if (msg.rnn.layers.length === 0) throw new Error(t("errors.noLayer"));
           msg.rnn = { ...msg.rnn, loss: { id: node.id, loss, delta } };
           send(msg);
           sent = true;
@@ -72,7 +72,7 @@ export = function register(RED: NodeAPI): void {
         }
         if (msg.payload === undefined) throw new Error(t("errors.noPayload"));
         if (msg.target === undefined) throw new Error(t("errors.noTarget"));
-        if (!shape) throw new Error(t("errors.badPayload", { message: "expected the outputs as batch × time × values (or time × values, or a list of numbers)" }));
+        if (!shape) throw new Error(t("errors.badPayload", { message: t("errors.payloadShape") }));
         const { depth, batch, F: O } = shape;
         // Targets are wrapped like the outputs; a non-array target is left for allocateTargets to name.
         const v = msg.target;

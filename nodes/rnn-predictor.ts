@@ -24,6 +24,7 @@ import {
   readingTime,
   Send,
   setupNode,
+  Translate,
 } from "./shared/runtime";
 
 /** Errors kept for the running RMS that the anomaly flag compares against. */
@@ -52,7 +53,7 @@ interface PredictorConfig {
   anomalyLevel: number;
 }
 
-function readConfig(raw: Record<string, unknown>): PredictorConfig {
+function readConfig(raw: Record<string, unknown>, t: Translate): PredictorConfig {
   const c: PredictorConfig = {
     source: enumField(raw, "source", "trainer", ["trainer", "file"] as const),
     trainer: typeof raw.trainer === "string" ? raw.trainer : "",
@@ -64,10 +65,10 @@ function readConfig(raw: Record<string, unknown>): PredictorConfig {
     intervalLevel: numField(raw, "intervalLevel", 0.9, 0.5, 0.99),
     anomalyLevel: numField(raw, "anomalyLevel", 0.99, 0.5, 0.99),
   };
-  if (!INTERVAL_LEVELS.includes(c.anomalyLevel)) throw new ConfigError(`anomalyLevel must be one of ${INTERVAL_LEVELS.join(", ")}, got ${c.anomalyLevel}`);
-  if (!INTERVAL_LEVELS.includes(c.intervalLevel)) throw new ConfigError(`intervalLevel must be one of ${INTERVAL_LEVELS.join(", ")}, got ${c.intervalLevel}`);
-  if (c.source === "trainer" && !c.trainer) throw new ConfigError("choose the rnn trainer whose model to use");
-  if (c.source === "file" && !c.modelPath) throw new ConfigError("a model file is needed when the model comes from a file");
+  if (!INTERVAL_LEVELS.includes(c.anomalyLevel)) throw new ConfigError(t("errors.levelChoice", { setting: "anomalyLevel", levels: INTERVAL_LEVELS.join(", "), value: c.anomalyLevel }));
+  if (!INTERVAL_LEVELS.includes(c.intervalLevel)) throw new ConfigError(t("errors.levelChoice", { setting: "intervalLevel", levels: INTERVAL_LEVELS.join(", "), value: c.intervalLevel }));
+  if (c.source === "trainer" && !c.trainer) throw new ConfigError(t("errors.chooseTrainer"));
+  if (c.source === "file" && !c.modelPath) throw new ConfigError(t("errors.modelPathRequired"));
   return c;
 }
 

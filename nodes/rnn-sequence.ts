@@ -23,6 +23,7 @@ import {
   Send,
   setupNode,
   short,
+  Translate,
 } from "./shared/runtime";
 
 interface SequenceConfig {
@@ -50,16 +51,16 @@ interface SequenceConfig {
 }
 
 /** The season setting: "auto", "" or 0 for none, or a number of rows. */
-function seasonField(raw: Record<string, unknown>): number | "auto" | null {
+function seasonField(raw: Record<string, unknown>, t: Translate): number | "auto" | null {
   const v = raw.season;
   if (v === undefined || v === "auto") return "auto";
   if (v === "" || v === null || v === 0 || v === "0" || v === "none") return null;
   const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 2 || n > MAX_SEASON) throw new ConfigError(`season must be "auto", 0 (none) or a whole number of rows from 2 to ${MAX_SEASON}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 2 || n > MAX_SEASON) throw new ConfigError(t("errors.seasonValue", { max: MAX_SEASON, value: JSON.stringify(v) }));
   return n;
 }
 
-function readConfig(raw: Record<string, unknown>): SequenceConfig {
+function readConfig(raw: Record<string, unknown>, t: Translate): SequenceConfig {
   const c: SequenceConfig = {
     windowLength: intField(raw, "windowLength", 24, 1, 10000),
     horizon: intField(raw, "horizon", 1, 1, 1000),
@@ -76,14 +77,14 @@ function readConfig(raw: Record<string, unknown>): SequenceConfig {
     trainAfter: intField(raw, "trainAfter", 0, 0, 1000000),
     ackTimeout: numField(raw, "ackTimeout", 60, 0.05, 86400),
     difference: enumField(raw, "difference", "auto", ["auto", ...DIFFERENCINGS] as const),
-    season: seasonField(raw),
+    season: seasonField(raw, t),
     timeField: typeof raw.timeField === "string" && raw.timeField.trim() ? raw.timeField.trim() : "auto",
     calendar: enumField(raw, "calendar", "auto", ["auto", "none"] as const),
     gaps: enumField(raw, "gaps", "linear", GAP_POLICIES),
     multiStep: enumField(raw, "multiStep", "recursive", ["recursive", "direct"] as const),
   };
-  if (c.multiStep === "direct" && c.targetMode !== "last") throw new ConfigError('multi-step "direct" needs target mode "last"');
-  if (c.trainAfter > c.bufferSize) throw new ConfigError(`trainAfter (${c.trainAfter}) cannot exceed bufferSize (${c.bufferSize})`);
+  if (c.multiStep === "direct" && c.targetMode !== "last") throw new ConfigError(t("errors.directEvery"));
+  if (c.trainAfter > c.bufferSize) throw new ConfigError(t("errors.trainAfterExceeds", { trainAfter: c.trainAfter, bufferSize: c.bufferSize }));
   return c;
 }
 
@@ -130,7 +131,7 @@ export = function register(RED: NodeAPI): void {
     if (!setup) return;
     const { config, t, status } = setup;
 
-    const buffer = new ReadingBuffer(config.bufferSize, config.timeField, readingFields(config));
+    const buffer = new ReadingBuffer(config.bufferSize, config.timeField, readingFields(config), t);
     /** Readings since the last run started (trainAfter). */
     let sinceTraining = 0;
     /**
@@ -187,7 +188,7 @@ export = function register(RED: NodeAPI): void {
       if (reason === "completed" || reason === "early-stopped") node.status({ fill: "green", shape: "dot", text: t("status.done") });
       else if (reason === "timeout") node.status({ fill: "red", shape: "ring", text: t("status.noAck") });
       else if (reason === "refused" || reason === "failed") node.status({ fill: "red", shape: "ring", text: short(t("status.refused", { why: why ?? reason })) });
-      else if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: reason });
+      else if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: t("status.diverged") });
       else node.status({ fill: "grey", shape: "ring", text: t("status.stopped") });
     }
 
@@ -236,7 +237,7 @@ export = function register(RED: NodeAPI): void {
     function sendRun(pending: NonNullable<typeof run>, data: PreparedRun, msg: Record<string, unknown>, send: Send): void {
       if (data.train.B === 0) {
         run = null;
-        throw new Error("no training windows could be made from the series");
+        throw new Error(t("errors.noWindows"));
       }
       node.log(describeSeries(data));
       const id = RED.util.generateId();

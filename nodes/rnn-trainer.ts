@@ -235,25 +235,25 @@ export = function register(RED: NodeAPI): void {
 
     function startRun(record: RunRecord, msg: NodeMessageInFlow): void {
       const ticket = findTicket(record.run);
-      if (!ticket) throw new Error(`msg.rnn names run ${quote(record.run)}, which no rnn sequence node has prepared (it is not a run message, or was altered on its way)`);
-      if (ticket.source !== record.source) throw new Error("msg.rnn.source does not match the rnn sequence node that prepared this run (the record was altered on its way)");
-      if (ticket.trainer !== null) throw new Error(`this run is already being trained by another rnn trainer (${ticket.trainer}): a chain ends in one trainer`);
+      if (!ticket) throw new Error(t("errors.unknownRun", { run: quote(record.run) }));
+      if (ticket.source !== record.source) throw new Error(t("errors.sourceMismatch"));
+      if (ticket.trainer !== null) throw new Error(t("errors.otherTrainer", { trainer: ticket.trainer }));
       if (run) {
-        const why = `the trainer is busy with another run (from rnn sequence ${run.ticket.source}); send it topic "stop" first`;
+        const why = t("errors.busy", { source: run.ticket.source });
         ticket.onEnd("failed", why);
         throw new Error(why);
       }
       let built: ReturnType<typeof compileChain>;
       try {
-        built = compileChain(RED, record, ticket.data, { file: resumePending ? model : null, last: model, lastIds: layerIds }, (message) => t("errors.shape", { message }));
+        built = compileChain(RED, record, ticket.data, { file: resumePending ? model : null, last: model, lastIds: layerIds }, t);
       } catch (e) {
         // The sequence must not wait for its watchdog: the run cannot start, and it says why.
         ticket.onEnd("failed", errorMessage(e));
         throw e;
       }
       resumePending = false;
-      if (built.from === "file") node.log("training continues from the weights in the model file");
-      if (built.fileMismatch) node.warn(`the model file does not match the layers of this chain (sizes or activations differ): training starts from ${built.from === "fresh" ? "a fresh initialisation" : "the current weights of the chain"}`);
+      if (built.from === "file") node.log(t("log.resumed"));
+      if (built.fileMismatch) node.warn(t(built.from === "fresh" ? "warnings.fileMismatchFresh" : "warnings.fileMismatchCurrent"));
       const data = ticket.data;
       const train = data.train;
       const validation = data.validation.B > 0 ? data.validation : null;
@@ -296,7 +296,7 @@ export = function register(RED: NodeAPI): void {
       feed.start(r.epochs);
       // A dashboard chart on output 3 starts afresh instead of joining this run's curve to the last one's.
       node.send([null, null, { topic: "clear", payload: [] }]);
-      if (session.fallbackReason) node.warn(`training on the main thread: ${session.fallbackReason}`);
+      if (session.fallbackReason) node.warn(t("warnings.mainThread", { reason: session.fallbackReason }));
       status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: 1, epochs: r.epochs, loss: "…" }) }, true);
       session.run((info) => onEpoch(r, info)).then(
         (result) => finishRun(r, result.reason, result),
@@ -326,7 +326,7 @@ export = function register(RED: NodeAPI): void {
       r.ticket.onEpoch(info.epoch, r.epochs);
       status.set({ fill: "blue", shape: "dot", text: comparison && comparison.baselineRmse !== null ? t("status.epochCompare", { epoch: info.epoch, epochs: r.epochs, rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) : t("status.epoch", { epoch: info.epoch, epochs: r.epochs, loss: fmt(info.valLoss ?? info.loss, 3) }) });
       // Once per epoch: the epoch message counts them (`skipped`), the log need not repeat each.
-      if (info.skipped > 0) node.warn(`${info.skipped} step(s) refused in epoch ${info.epoch} (non-finite loss, gradients or weights): last good weights restored, learning rate lowered to ${fmt(info.learningRate)}`);
+      if (info.skipped > 0) node.warn(t("warnings.stepsRefused", { skipped: info.skipped, epoch: info.epoch, rate: fmt(info.learningRate) }));
       if (info.best) r.best = { epoch: info.epoch, score: (info.valLoss ?? info.loss) as number, comparison };
       pushWeights();
       if (filePath) {
@@ -445,7 +445,7 @@ export = function register(RED: NodeAPI): void {
       const intervals: Promise<IntervalsJSON | null> = job === null
         ? Promise.resolve(null)
         : job.promise.catch((e: unknown) => {
-            if (!closed) node.warn(`no prediction intervals: ${errorMessage(e)}`);
+            if (!closed) node.warn(t("warnings.noIntervals", { message: errorMessage(e) }));
             return null;
           });
       Promise.all([saved, intervals, decision]).then(([wasSaved, found, d]) => {
@@ -481,10 +481,10 @@ export = function register(RED: NodeAPI): void {
             return;
           }
           if (topic === "save") {
-            if (!filePath) throw new Error("no model file is configured: set 'Model file' to save");
+            if (!filePath) throw new Error(t("errors.noModelFile"));
             if (file.refusal !== null) throw new Error(t("errors.saveFailed", { message: file.refusal }));
             if (!model) throw new Error(t("errors.noModel"));
-            save("save command").then((ok) => (ok ? done() : done(new Error("the model could not be saved: see the error logged before this one"))));
+            save("save command").then((ok) => (ok ? done() : done(new Error(t("errors.notSaved")))));
             return;
           }
           if (topic === "reset") {
@@ -504,13 +504,13 @@ export = function register(RED: NodeAPI): void {
           // would wait for a trainer forever; end it now and say what happened.
           const lost = findByMessage(msg._msgid);
           if (lost) {
-            const why = "the run message reached the trainer without msg.rnn: a node on the way built a new message (in a function node, return msg itself, or copy msg.rnn onto the new one)";
+            const why = t("errors.lostRecord");
             lost.onEnd("failed", why);
             throw new Error(why);
           }
-          throw new Error(t("errors.badPayload", { message: 'expected the run message of an rnn sequence → rnn layer → rnn loss chain (msg.rnn), or msg.topic "stop", "save" or "reset"' }));
+          throw new Error(t("errors.badPayload", { message: t("errors.payloadKind") }));
         }
-        if (!isRunRecord(msg.rnn)) throw new Error("msg.rnn is not a complete run record from an rnn sequence node (it must pass the rnn nodes unchanged)");
+        if (!isRunRecord(msg.rnn)) throw new Error(t("errors.notRunRecord"));
         const record = msg.rnn;
         // A copy of the message of a run this node trains or trained (a fan-out into it twice),
         // or of a run stopped while its message was on its way: nothing to do.

@@ -9,7 +9,7 @@ import type { PreparedRun } from "../../src";
 import { findApi, LayerNodeApi } from "./apis";
 import { buildLayer, LayerConfig, layerFits, readLayerConfig } from "./layerConfig";
 import type { RunRecord } from "./runs";
-import { errorMessage } from "./runtime";
+import { errorMessage, Translate } from "./runtime";
 
 export interface CompiledLayer {
   id: string;
@@ -42,16 +42,16 @@ export interface WeightCandidates {
  * the same chain; the layer nodes' current weights when they all fit; else a fresh
  * initialisation from each layer's seed and init, the same weights the layer node would build.
  */
-export function compileChain(RED: NodeAPI, record: RunRecord, data: PreparedRun, candidates: WeightCandidates, shapeError: (message: string) => string): CompiledChain {
-  if (record.layers.length === 0) throw new Error("this run message passed no rnn layer: wire rnn sequence → rnn layer(s) → rnn loss → rnn trainer");
-  if (!record.loss) throw new Error("this run message passed no rnn loss node: wire rnn layer(s) → rnn loss → rnn trainer");
+export function compileChain(RED: NodeAPI, record: RunRecord, data: PreparedRun, candidates: WeightCandidates, t: Translate): CompiledChain {
+  if (record.layers.length === 0) throw new Error(t("errors.noLayer"));
+  if (!record.loss) throw new Error(t("errors.noLoss"));
   const layers: CompiledLayer[] = record.layers.map((l) => {
-    const label = `rnn layer "${l.name || l.id}"`;
-    if (!findApi<LayerNodeApi>(RED, l.id, "rnn-layer")) throw new Error(`${label} of this run message is not a deployed rnn layer node`);
+    const layer = l.name || l.id;
+    if (!findApi<LayerNodeApi>(RED, l.id, "rnn-layer")) throw new Error(t("errors.layerNotDeployed", { layer }));
     try {
       return { id: l.id, name: l.name, config: readLayerConfig(l.settings) };
     } catch (e) {
-      throw new Error(`${label}: ${errorMessage(e)}`);
+      throw new Error(t("errors.layerConfig", { layer, message: errorMessage(e) }));
     }
   });
   const inputSize = data.inputSize;
@@ -64,9 +64,9 @@ export function compileChain(RED: NodeAPI, record: RunRecord, data: PreparedRun,
   const w = data.window;
   if (width !== data.outputSize) {
     const last = layers[layers.length - 1];
-    const what = w.direct ? `${w.targets.length} target(s) (${w.targets.join(", ")}) × ${w.horizon} steps ahead (direct)` : `${w.targets.length} target(s) (${w.targets.join(", ")})`;
-    const fix = last.config.projection ? `set its output size to ${data.outputSize}` : `tick "Projection" on it, with output size ${data.outputSize}`;
-    throw new Error(shapeError(`the last rnn layer "${last.name || last.id}" emits ${width} value(s) per step but the series has ${what}: ${fix}`));
+    const what = t(w.direct ? "errors.targetsDirect" : "errors.targets", { count: w.targets.length, targets: w.targets.join(", "), horizon: w.horizon });
+    const fix = t(last.config.projection ? "errors.fixOutputSize" : "errors.fixProjection", { size: data.outputSize });
+    throw new Error(t("errors.shape", { message: t("errors.lastLayerWidth", { layer: last.name || last.id, width, what, fix }) }));
   }
   const fits = (m: Model | null): m is Model => !!m && m.inputSize === inputSize && m.layers.length === layers.length && layers.every((l, k) => layerFits(m.layers[k], l.config, widths[k]));
   const live = layers.map((l) => findApi<LayerNodeApi>(RED, l.id, "rnn-layer")?.getLayer() ?? null);

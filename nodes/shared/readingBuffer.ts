@@ -4,7 +4,7 @@
  * refused alone instead of spoiling a later training run, and all of them make one table.
  */
 import { toRow, toTable } from "../../src";
-import { errorMessage, readingTime } from "./runtime";
+import { errorMessage, readingTime, Translate } from "./runtime";
 
 export class ReadingBuffer {
   private readings: unknown[] = [];
@@ -12,7 +12,7 @@ export class ReadingBuffer {
   /** What every buffered reading looks like (kind and columns). */
   private shape = "";
 
-  constructor(private readonly size: number, private readonly timeField: string, private readonly fields: string[] | undefined) {}
+  constructor(private readonly size: number, private readonly timeField: string, private readonly fields: string[] | undefined, private readonly t: Translate) {}
 
   get length(): number {
     return Math.min(this.readings.length, this.size);
@@ -40,14 +40,14 @@ export class ReadingBuffer {
       throw new Error(errorMessage(e));
     }
     if (!(typeof reading === "number" || Array.isArray(reading) || (typeof reading === "object" && reading !== null))) {
-      throw new Error("a reading is a number, an array of numbers or an object of named values");
+      throw new Error(this.t("errors.readingKind"));
     }
     const row = toRow(reading, this.fields);
     const columns = toTable([reading], this.fields).columns;
     // Same width is not enough: a training table needs the same kind and the same field names.
-    const shape = typeof reading === "number" ? "a single number" : Array.isArray(reading) ? `an array of ${row.length} values` : `the fields ${columns.join(", ")}`;
+    const shape = typeof reading === "number" ? this.t("errors.shapeNumber") : Array.isArray(reading) ? this.t("errors.shapeArray", { count: row.length }) : this.t("errors.shapeFields", { fields: columns.join(", ") });
     if (this.readings.length > 0 && shape !== this.shape) {
-      throw new Error(`this reading has ${shape} but the buffered ones have ${this.shape} (send topic "reset" to start a new buffer)`);
+      throw new Error(this.t("errors.readingShape", { shape, buffered: this.shape }));
     }
     this.shape = shape;
     // Only the numbers are kept: whatever else a reading carried is not held for `size` readings.

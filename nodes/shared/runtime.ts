@@ -266,11 +266,11 @@ export interface NodeSetup<C> {
  * the field, and an input handler that ends every message with that error: the node stays inert
  * but never throws.
  */
-export function setupNode<C>(RED: NodeAPI, node: Node, def: NodeDef, type: string, read: (raw: Record<string, unknown>) => C): NodeSetup<C> | null {
+export function setupNode<C>(RED: NodeAPI, node: Node, def: NodeDef, type: string, read: (raw: Record<string, unknown>, t: Translate) => C): NodeSetup<C> | null {
   RED.nodes.createNode(node, def);
   const t: Translate = (key, subs) => RED._(`${type}.${key}`, subs);
   try {
-    return { config: read(def as unknown as Record<string, unknown>), t, status: new StatusThrottle(node) };
+    return { config: read(def as unknown as Record<string, unknown>, t), t, status: new StatusThrottle(node) };
   } catch (e) {
     const message = t("errors.badConfig", { message: errorMessage(e) });
     node.error(message);
