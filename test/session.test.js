@@ -295,8 +295,10 @@ describe("TrainingSession", function () {
     const model = Model.create({ inputSize: 1, layers: [{ hiddenSize: 16, outputSize: 1 }], seed: 2 });
     const train = packed(model, data.train);
     const validation = packed(model, data.validation);
-    // Enough epochs that the fit lasts long enough to tell on the wasm backend too.
-    const options = { epochs: 30, batchSize: 8, optimizer: "sgd", learningRate: 0.01 };
+    // The slicing is what is checked, so the arithmetic is the JavaScript kernels', whose minibatch
+    // is long enough for one to be a meaningful unit of a 4 ms slice (a wasm minibatch of this task
+    // is a few hundredths of a millisecond, and a slice is then made of epoch-end work).
+    const options = { epochs: 10, batchSize: 8, optimizer: "sgd", learningRate: 0.01, backend: "fast" };
     // How long one minibatch takes here, measured on a model of its own (warm code).
     const probe = model.clone();
     probe.fit(train, { ...options, epochs: 2 });
@@ -324,7 +326,11 @@ describe("TrainingSession", function () {
     ticking = false;
     assert.strictEqual(result.reason, "completed");
     assert.ok(took > 50, `the fit took ${took.toFixed(1)} ms: too short to tell`);
-    assert.deepStrictEqual(fired.slice(0, 2).sort(), ["immediate", "timeout"], `order: ${fired.slice(0, 4)}`);
+    // run() yields before it trains at all, so the immediate comes before the first epoch; a 0 ms
+    // timer fires after at least 1 ms, which the first slice may outlast, so it is only required
+    // before run() resolves.
+    assert.ok(fired.indexOf("immediate") < fired.indexOf("epoch"), `order: ${fired.slice(0, 4)}`);
+    assert.ok(fired.includes("timeout"), `order: ${fired.slice(0, 4)}`);
     const gaps = ticks.slice(1).map((t, i) => t - ticks[i]).sort((a, b) => a - b);
     const median = gaps[Math.floor(gaps.length / 2)];
     const long = gaps.filter((g) => g > sliceMs + unitMs + 3);
