@@ -11,7 +11,7 @@ import { buildLayer, layerFits, layerSettings, readLayerConfig } from "./shared/
 import { isRunRecord } from "./shared/runs";
 import { defaultMaxValues, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
 import { NestedShape, nestedShape } from "./shared/nestedShape";
-import { inTurns, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
+import { admit, inTurns, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
 import { announcePackageDir, BoundedMap, Done, errorMessage, fail, fmt, Send, setupNode } from "./shared/runtime";
 
 /** Per-topic hidden states kept in stateful mode; the least recently used is evicted beyond it. */
@@ -84,21 +84,7 @@ export = function register(RED: NodeAPI): void {
       // they become, against the limit (nodes/shared/messageBudget.ts).
       const shape = msg.rnn === undefined && msg.topic !== "reset" ? nestedShape(msg.payload) : null;
       const values = shape ? shape.B * shape.T * (shape.F + outputWidth) : 0;
-      if (values > limit) {
-        const text = t("errors.tooLarge", { values, limit, setting: MAX_VALUES_SETTING });
-        fail(status, done, msg, new Error(text));
-        return;
-      }
-      // A training run's message carries no batch: it is not held behind messages being worked on.
-      if (msg.rnn !== undefined) {
-        void handle(msg, null, send, done, () => undefined);
-        return;
-      }
-      if (!work.admits(values)) {
-        fail(status, done, msg, new Error(t("errors.busy", { waiting: work.pending })));
-        return;
-      }
-      work.add(values, (release) => handle(msg, shape, send, done, release));
+      admit(work, { values, limit, isRun: msg.rnn !== undefined, t, refuse: (e) => fail(status, done, msg, e), handle: (release) => handle(msg, shape, send, done, release) });
     });
 
     /** One message, in its turn (see OrderedWork). */

@@ -8,7 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { addMetricSums, allocateInputs, allocateTargets, computeLoss, emptyMetricSums, LOSSES, metricsFromSums, packInputSteps, packTargetSteps } from "../src";
 import { defaultMaxValues, MAX_VALUES_SETTING, maxValues } from "./shared/messageBudget";
 import { NestedShape, nestedShape } from "./shared/nestedShape";
-import { inTurns, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
+import { admit, inTurns, OrderedWork, STEPS_PER_CHUNK } from "./shared/orderedWork";
 import { isRunRecord } from "./shared/runs";
 import { announcePackageDir, Done, enumField, errorMessage, fail, fmt, numField, Send, setupNode } from "./shared/runtime";
 
@@ -37,21 +37,7 @@ export = function register(RED: NodeAPI): void {
       // Weighed before anything is allocated: the payload's numbers and as many targets.
       const shape = msg.rnn === undefined ? nestedShape(msg.payload) : null;
       const values = shape ? 2 * shape.B * shape.T * shape.F : 0;
-      if (values > limit) {
-        const text = t("errors.tooLarge", { values, limit, setting: MAX_VALUES_SETTING });
-        fail(status, done, msg, new Error(text));
-        return;
-      }
-      // A training run's message carries no batch: it is not held behind messages being worked on.
-      if (msg.rnn !== undefined) {
-        void handle(msg, null, send, done, () => undefined);
-        return;
-      }
-      if (!work.admits(values)) {
-        fail(status, done, msg, new Error(t("errors.busy", { waiting: work.pending })));
-        return;
-      }
-      work.add(values, (release) => handle(msg, shape, send, done, release));
+      admit(work, { values, limit, isRun: msg.rnn !== undefined, t, refuse: (e) => fail(status, done, msg, e), handle: (release) => handle(msg, shape, send, done, release) });
     });
 
     /** One message, in its turn (see OrderedWork). */

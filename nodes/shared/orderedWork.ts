@@ -9,6 +9,8 @@
  * and the node refuses the message at once as busy.
  */
 import { inTimedSlices } from "../../src";
+import { MAX_VALUES_SETTING } from "./messageBudget";
+import type { Translate } from "./runtime";
 export const MAX_WAITING_MESSAGES = 10_000;
 
 /**
@@ -87,4 +89,39 @@ export class OrderedWork {
   close(): void {
     this.open = false;
   }
+}
+
+/** What `admit` needs of the node a message came to. */
+export interface Admission {
+  /** Numbers the message brings in and out (0 for one that carries no batch). */
+  values: number;
+  limit: number;
+  /** A training run's message: it carries no batch and is not held behind messages being worked on. */
+  isRun: boolean;
+  t: Translate;
+  /** Ends the message with this error (Catch-visible, red status). */
+  refuse(err: Error): void;
+  /** Works on the message; `release` ends its turn. */
+  handle(release: () => void): Promise<void>;
+}
+
+/**
+ * A message's way in, the same for every node that weighs its work: beyond the limit it is refused
+ * from its shape alone; a run message is handled at once; any other waits its turn, unless too
+ * much already waits.
+ */
+export function admit(work: OrderedWork, a: Admission): void {
+  if (a.values > a.limit) {
+    a.refuse(new Error(a.t("errors.tooLarge", { values: a.values, limit: a.limit, setting: MAX_VALUES_SETTING })));
+    return;
+  }
+  if (a.isRun) {
+    void a.handle(() => undefined);
+    return;
+  }
+  if (!work.admits(a.values)) {
+    a.refuse(new Error(a.t("errors.busy", { waiting: work.pending })));
+    return;
+  }
+  work.add(a.values, a.handle);
 }
