@@ -1,4 +1,4 @@
-import { getBackend } from "./backends";
+import { getBackend, LayerBackend } from "./backends";
 import { allFinite } from "./clipping";
 import { RnnLayer } from "./layer";
 
@@ -34,6 +34,11 @@ export class ForwardInBlocks {
 
   /** The weights the blocks run with. */
   private readonly layer: RnnLayer;
+  /**
+   * The default backend, as the model the trainer hands over predicts with: the layer node's
+   * outputs then equal the model's, bit for bit. Chosen once for the whole pass.
+   */
+  private readonly backend: LayerBackend = getBackend();
 
   /**
    * `x` is B×T×I as packInputs packs it; `s0` the starting state (B×S) or null for zeros. When
@@ -89,9 +94,7 @@ export class ForwardInBlocks {
       xb = new Float64Array(R * C * I);
       for (let r = 0; r < R; r++) xb.set(x.subarray(((r0 + r) * T + t0) * I, ((r0 + r) * T + t0 + C) * I), r * C * I);
     }
-    // The default backend, as the model the trainer hands over predicts with: the layer node's
-    // outputs then equal the model's, bit for bit.
-    const fwd = getBackend().forward(layer, xb, R, C, this.running);
+    const fwd = this.backend.forward(layer, xb, R, C, this.running);
     if (C === T) this.y.set(fwd.y, r0 * T * O);
     else for (let r = 0; r < R; r++) this.y.set(fwd.y.subarray(r * C * O, (r + 1) * C * O), ((r0 + r) * T + t0) * O);
     this.running = fwd.state;
