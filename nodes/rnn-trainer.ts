@@ -280,6 +280,7 @@ export = function register(RED: NodeAPI): void {
         // One offset and scale per output column (a direct model's scaler already has one per step ahead).
         realUnits: { offset: targets.offset, scale: targets.scale, mape: !data.transform || data.transform.difference === "none" },
         threads: config.threads,
+        draws: built.draws,
       });
       cancelCalibration();
       model = built.model;

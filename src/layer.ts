@@ -21,6 +21,38 @@ export interface LayerOptions extends LayerInit {
   rng?: Random;
 }
 
+/**
+ * Weights to draw for layer `layer` of a model before its first minibatch, where the model trains.
+ * Drawing is milliseconds of work for a large layer (an orthogonal H×H matrix is a QR
+ * factorisation), which a thread serving an event loop should not spend; the seed makes the
+ * weights the same wherever they are drawn. No `rng`: a draw crosses to worker threads.
+ */
+export interface WeightDraw {
+  readonly layer: number;
+  readonly options: Readonly<LayerInit & { seed?: number }>;
+}
+
+/** Throws unless every draw names one of `layers` layers, once, with options that can cross to a worker. */
+export function checkDraws(draws: readonly WeightDraw[], layers: number): void {
+  if (!Array.isArray(draws)) throw new Error("draws must be an array of { layer, options }");
+  const seen = new Set<number>();
+  for (const d of draws) {
+    if (!d || !Number.isInteger(d.layer) || d.layer < 0 || d.layer >= layers) throw new Error(`a weight draw must name a layer from 0 to ${layers - 1}, got ${JSON.stringify(d && d.layer)}`);
+    if (seen.has(d.layer)) throw new Error(`layer ${d.layer} has more than one weight draw`);
+    seen.add(d.layer);
+    if ("rng" in (d.options ?? {})) throw new Error("a weight draw takes a seed, not an rng (it may be drawn in another thread)");
+  }
+}
+
+/** Fills the model's layers that `draws` names with their drawn weights (in place). */
+export function drawWeights(layers: readonly RnnLayer[], draws: readonly WeightDraw[]): void {
+  for (const d of draws) {
+    const layer = layers[d.layer];
+    if (!layer) throw new Error(`a weight draw names layer ${d.layer}, but the model has ${layers.length} layer(s)`);
+    layer.draw(d.options);
+  }
+}
+
 /** Every parameter of a layer spec in order: the cell's, then the projection's. */
 export function layerShapes(spec: Readonly<LayerSpec>): ParamShape[] {
   return [...getCell(spec.cell).shapes(spec), ...projectionShapes(spec)];
@@ -62,6 +94,26 @@ export class RnnLayer {
     // The cell draws first, then the projection: a seed gives the same weights as it always has.
     const params = { ...getCell(spec.cell).init(spec, rng, options), ...projectionInit(spec, rng, options.input) };
     return new RnnLayer(spec, params);
+  }
+
+  /**
+   * A layer of `spec` whose weights are all zero until `draw` fills them: what a model is built
+   * from when its weights are to be drawn where it trains (see `WeightDraw`), not on the thread
+   * that builds it.
+   */
+  static undrawn(spec: LayerSpec): RnnLayer {
+    const params: LayerParams = {};
+    for (const s of layerShapes(spec)) params[s.name] = new Float64Array(s.rows * s.cols);
+    return new RnnLayer(spec, params);
+  }
+
+  /**
+   * Draws this layer's weights in place: the numbers `RnnLayer.create(spec, options)` gives, written
+   * into the arrays the layer already has (which may be views on memory other threads read).
+   */
+  draw(options: LayerOptions): void {
+    const fresh = RnnLayer.create({ ...this.spec }, options);
+    for (const s of this.shapeList) this.params[s.name].set(fresh.params[s.name]);
   }
 
   get cellName(): CellName {

@@ -1,5 +1,6 @@
 import * as os from "os";
 import { performance } from "perf_hooks";
+import { checkDraws, drawWeights, WeightDraw } from "./layer";
 import type { Model } from "./model";
 import type { PackedData } from "./packedData";
 import type { ParallelTrainer } from "./parallel/trainer";
@@ -23,6 +24,11 @@ export interface SessionOptions extends Omit<FitOptions, "onEpoch" | "validation
   threads?: TrainingThreads;
   /** Main thread only: the longest slice of training before the event loop gets a turn (default 4 ms). */
   sliceMs?: number;
+  /**
+   * Layers whose weights are drawn where the fit runs, before its first minibatch (in a worker, or
+   * in the first slice on the calling thread): the model's own weights for them are not used.
+   */
+  draws?: readonly WeightDraw[];
 }
 
 const DEFAULT_SLICE_MS = 4;
@@ -66,6 +72,7 @@ export class TrainingSession {
   private readonly auto: boolean;
   private readonly sliceMs: number;
   private readonly fitOptions: FitOptions;
+  private readonly draws: readonly WeightDraw[];
   private trainer: ParallelTrainer | null = null;
   /** Why the workers asked for explicitly could not start: what run() rejects with. */
   private startError: Error | null = null;
@@ -95,7 +102,9 @@ export class TrainingSession {
     this.closedSignal = new Promise<never>((_, reject) => (this.signalClosed = reject));
     // Nobody may be waiting on it when the session is closed: that must not count as unhandled.
     this.closedSignal.catch(() => undefined);
-    const { threads = "auto", sliceMs = DEFAULT_SLICE_MS, ...fitOptions } = options;
+    const { threads = "auto", sliceMs = DEFAULT_SLICE_MS, draws = [], ...fitOptions } = options;
+    checkDraws(draws, model.layers.length);
+    this.draws = draws;
     if (!(typeof sliceMs === "number" && sliceMs > 0 && Number.isFinite(sliceMs))) throw new Error(`sliceMs must be a positive number of milliseconds, got ${sliceMs}`);
     if (threads !== "auto" && threads !== "main" && !(typeof threads === "number" && Number.isInteger(threads) && threads >= 1)) {
       throw new Error(`threads must be "auto", "main" or a positive integer number of workers, got ${JSON.stringify(threads)}`);
@@ -198,7 +207,7 @@ export class TrainingSession {
 
   private async runInWorkers(trainer: ParallelTrainer, onEpoch?: (info: EpochInfo) => void | boolean): Promise<FitResult> {
     try {
-      const fit = trainer.fit(this.train, { ...this.fitOptions, validation: this.validation, onEpoch });
+      const fit = trainer.fit(this.train, { ...this.fitOptions, validation: this.validation, onEpoch }, this.draws);
       // stop() before run(): the trainer had no fit to stop yet.
       if (this.stopRequested) trainer.stop();
       return await fit;
@@ -219,7 +228,7 @@ export class TrainingSession {
    */
   private runInSlices(onEpoch?: (info: EpochInfo) => void | boolean): Promise<FitResult> {
     return new Promise<FitResult>((resolve, reject) => {
-      let loop: Generator<LoopEvent, FitResult, boolean | undefined>;
+      let loop: Generator<LoopEvent, FitResult, boolean | undefined> | null = null;
       let settled = false;
       const settle = (err: Error | null, result?: FitResult) => {
         if (settled) return;
@@ -234,7 +243,12 @@ export class TrainingSession {
         if (settled) return;
         const until = performance.now() + this.sliceMs;
         try {
-          loop ??= this.model.fitSteps(this.train, { ...this.fitOptions, validation: this.validation }, () => this.stopRequested);
+          if (!loop) {
+            drawWeights(this.model.layers, this.draws);
+            loop = this.model.fitSteps(this.train, { ...this.fitOptions, validation: this.validation }, () => this.stopRequested);
+            // Drawing a large layer's weights is a slice of its own.
+            if (this.draws.length > 0) return void setImmediate(slice);
+          }
           do {
             const next = loop.next(verdict);
             verdict = true;

@@ -50,12 +50,9 @@ function spyOnWorkers() {
  */
 function longFitOnSpiedWorkers() {
   const spy = spyOnWorkers();
-  let trainer;
-  try {
-    trainer = new ParallelTrainer(twoLayerModel(), { workers: 2 });
-  } finally {
-    spy.restore();
-  }
+  const trainer = new ParallelTrainer(twoLayerModel(), { workers: 2 });
+  // The workers start one turn of the event loop after the other: the spy stays on until they have.
+  trainer.ready.then(spy.restore, spy.restore);
   const data = dataset();
   const fit = trainer.fit(data.train, { epochs: 5000, batchSize: 8 });
   return { spy, trainer, data, fit };
@@ -291,21 +288,29 @@ describe("parallel training (worker threads)", function () {
       }
     });
 
-    it("a Worker that cannot be created makes the constructor throw, and the workers already started are terminated", async function () {
+    it("a first Worker that cannot be created makes the constructor throw; a later one fails ready and the fit, and the workers already started are terminated", async function () {
       const Original = workerThreads.Worker;
       const started = [];
+      let refuseFrom = 0;
       workerThreads.Worker = class extends Original {
         constructor(...args) {
-          if (started.length === 1) throw new Error("no second thread");
+          if (started.length === refuseFrom) throw new Error(`no thread number ${refuseFrom + 1}`);
           super(...args);
           started.push(this);
         }
       };
+      let trainer;
       try {
-        assert.throws(() => new ParallelTrainer(twoLayerModel(), { workers: 2 }), /no second thread/);
+        assert.throws(() => new ParallelTrainer(twoLayerModel(), { workers: 2 }), /no thread number 1/);
+        assert.strictEqual(started.length, 0);
+        // The second worker starts a turn of the event loop after the first.
+        refuseFrom = 1;
+        trainer = new ParallelTrainer(twoLayerModel(), { workers: 2 });
+        await assert.rejects(trainer.ready, /no thread number 2/);
       } finally {
         workerThreads.Worker = Original;
       }
+      await assert.rejects(trainer.fit(dataset().train, { epochs: 1 }), /unusable: no thread number 2/);
       assert.strictEqual(started.length, 1);
       await new Promise((r) => started[0].once("exit", r));
       assert.strictEqual(started[0].threadId, -1);

@@ -5,7 +5,7 @@
 const assert = require("assert");
 const { performance } = require("perf_hooks");
 const workerThreads = require("worker_threads");
-const { Model, prepareDataset, toPackedData, TrainingSession } = require("../dist/src");
+const { Model, prepareDataset, RnnLayer, toPackedData, TrainingSession } = require("../dist/src");
 const { ParallelTrainer } = require("../dist/src/parallel");
 const { noisySine } = require("./helpers/series");
 
@@ -183,6 +183,37 @@ describe("TrainingSession and every other way of training agree", function () {
   });
 });
 
+describe("TrainingSession: weights drawn where the fit runs", function () {
+  this.timeout(60000);
+
+  it("draws give the weights RnnLayer.create gives (before the first minibatch), on the main thread and in 1 or 2 workers: the fit equals Model.fit of the created model", async function () {
+    const data = dataset();
+    const specs = [{ inputSize: 1, hiddenSize: 6, activation: "tanh" }, { inputSize: 6, hiddenSize: 5, activation: "tanh", outputSize: 1 }];
+    const options = [{ seed: 21, recurrent: "orthogonal" }, { seed: 22, recurrent: "identity" }];
+    const created = new Model(1, specs.map((spec, k) => RnnLayer.create(spec, options[k])));
+    const fitOptions = { epochs: 2, batchSize: 16, optimizer: "adam", learningRate: 0.01, seed: 5 };
+    const expected = created.fit(data.train, { ...fitOptions, validation: data.validation });
+    for (const threads of ["main", 1, 2]) {
+      const model = new Model(1, specs.map((spec) => RnnLayer.undrawn(spec)));
+      assert.ok(model.parameters().every((p) => p.every((v) => v === 0)), "undrawn layers are zeros");
+      const draws = options.map((o, layer) => ({ layer, options: o }));
+      const result = await new TrainingSession(model, packed(model, data.train), packed(model, data.validation), { ...fitOptions, threads, draws }).run();
+      const what = `threads ${JSON.stringify(threads)}`;
+      result.history.forEach((e, i) => assert.ok(close(e.loss, expected.history[i].loss), `${what}, epoch ${i + 1}: loss ${e.loss} vs ${expected.history[i].loss}`));
+      assertWeightsClose(snapshot(model), snapshot(created), `${what}, final weights`);
+    }
+  });
+
+  it("a draw that names no layer of the model, or twice the same, or carries an rng, is refused when the session is made", function () {
+    const model = twoLayerModel();
+    const train = packed(model, dataset().train);
+    const make = (draws) => new TrainingSession(model, train, null, { threads: "main", draws });
+    assert.throws(() => make([{ layer: 2, options: {} }]), /layer from 0 to 1, got 2/);
+    assert.throws(() => make([{ layer: 0, options: {} }, { layer: 0, options: { seed: 2 } }]), /more than one weight draw/);
+    assert.throws(() => make([{ layer: 1, options: { rng: {} } }]), /a seed, not an rng/);
+  });
+});
+
 describe("TrainingSession", function () {
   this.timeout(60000);
 
@@ -251,19 +282,19 @@ describe("TrainingSession", function () {
     });
 
     it(`threads ${JSON.stringify(threads)}: close() during a fit rejects it with an Error saying so, and no worker is left running`, async function () {
+      // On until the end: a trainer starts its workers one turn of the event loop after the other.
       const spy = spyOnWorkers();
-      let s;
+      let session;
       try {
-        s = longSession(threads);
+        session = longSession(threads).session;
+        const running = session.run();
+        await new Promise((r) => setTimeout(r, 200));
+        const closed = session.close();
+        await assert.rejects(running, (err) => err instanceof Error && /closed/.test(err.message));
+        await closed;
       } finally {
         spy.restore();
       }
-      const { session } = s;
-      const running = session.run();
-      await new Promise((r) => setTimeout(r, 200));
-      const closed = session.close();
-      await assert.rejects(running, (err) => err instanceof Error && /closed/.test(err.message));
-      await closed;
       assert.strictEqual(spy.started.length, threads === "main" ? 0 : threads);
       assert.ok(allExited(spy.started), "every worker has exited");
       await session.close();
@@ -276,12 +307,13 @@ describe("TrainingSession", function () {
     const model = twoLayerModel();
     const spy = spyOnWorkers();
     let session;
+    let result;
     try {
       session = new TrainingSession(model, packed(model, data.train), null, { epochs: 1, threads: 2 });
+      result = await session.run();
     } finally {
       spy.restore();
     }
-    const result = await session.run();
     assert.strictEqual(result.reason, "completed");
     assert.strictEqual(spy.started.length, 2);
     assert.ok(allExited(spy.started), "the workers are gone once run() has resolved");
@@ -389,22 +421,15 @@ describe("TrainingSession", function () {
       };
       const data = dataset();
       const model = twoLayerModel();
-      const make = (threads) => {
-        const spy = spyOnWorkers(broken);
-        try {
-          return { spy, session: new TrainingSession(model, packed(model, data.train), null, { threads, epochs: 1 }) };
-        } finally {
-          spy.restore();
-        }
-      };
+      const make = (threads) => ({ spy: spyOnWorkers(broken), session: new TrainingSession(model, packed(model, data.train), null, { threads, epochs: 1 }) });
       const auto = make("auto");
-      const result = await auto.session.run();
+      const result = await auto.session.run().finally(() => auto.spy.restore());
       assert.strictEqual(result.reason, "completed");
       assert.strictEqual(auto.session.where, "main");
       assert.match(auto.session.fallbackReason, /broken worker file/);
       const two = make(2);
       assert.strictEqual(two.session.where, "worker");
-      await assert.rejects(two.session.run(), /training worker\(s\) could not start: broken worker file/);
+      await assert.rejects(two.session.run().finally(() => two.spy.restore()), /training worker\(s\) could not start: broken worker file/);
       await new Promise((r) => setTimeout(r, 50));
       assert.ok(allExited([...auto.spy.started, ...two.spy.started]));
     });
@@ -433,14 +458,12 @@ describe("TrainingSession", function () {
       process.on("unhandledRejection", onUnhandled);
       try {
         const spy = spyOnWorkers();
-        let s;
-        try {
-          s = longSession(2);
-        } finally {
-          spy.restore();
-        }
+        const s = longSession(2);
         const running = s.session.run();
-        setTimeout(() => void spy.started[1].terminate(), 200);
+        setTimeout(() => {
+          spy.restore();
+          void spy.started[1].terminate();
+        }, 200);
         await assert.rejects(running, (err) => err instanceof Error && /training worker 1 stopped unexpectedly/.test(err.message));
         await s.session.close();
         await new Promise((r) => setTimeout(r, 100));

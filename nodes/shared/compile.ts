@@ -5,9 +5,9 @@
  */
 import type { NodeAPI } from "node-red";
 import { Model, RnnLayer } from "../../src";
-import type { PreparedRun } from "../../src";
+import type { PreparedRun, WeightDraw } from "../../src";
 import { findApi, LayerNodeApi } from "./apis";
-import { buildLayer, LayerConfig, layerFits, readLayerConfig } from "./layerConfig";
+import { drawOptions, LayerConfig, layerFits, layerSpec, readLayerConfig } from "./layerConfig";
 import type { RunRecord } from "./runs";
 import { errorMessage, Translate } from "./runtime";
 
@@ -26,6 +26,11 @@ export interface CompiledChain {
   from: WeightsFrom;
   /** A resumed model file was there but does not fit this chain. */
   fileMismatch: boolean;
+  /**
+   * Fresh weights are not drawn here but where the model trains (src/session.ts): for a large
+   * layer that is milliseconds Node-RED's thread would be held. Until then the model's are zeros.
+   */
+  draws: WeightDraw[];
 }
 
 export interface WeightCandidates {
@@ -40,7 +45,8 @@ export interface WeightCandidates {
  * Builds the model a run message describes. Weights, in this order: the model file's when it
  * fits (the first run after a deploy continues from it); the trainer's last model when it fits
  * the same chain; the layer nodes' current weights when they all fit; else a fresh
- * initialisation from each layer's seed and init, the same weights the layer node would build.
+ * initialisation from each layer's seed and init, the same weights the layer node would build,
+ * drawn where the model trains (`draws`).
  */
 export function compileChain(RED: NodeAPI, record: RunRecord, data: PreparedRun, candidates: WeightCandidates, t: Translate): CompiledChain {
   if (record.layers.length === 0) throw new Error(t("errors.noLayer"));
@@ -72,6 +78,7 @@ export function compileChain(RED: NodeAPI, record: RunRecord, data: PreparedRun,
   const live = layers.map((l) => findApi<LayerNodeApi>(RED, l.id, "rnn-layer")?.getLayer() ?? null);
   let chosen: RnnLayer[];
   let from: WeightsFrom;
+  let draws: WeightDraw[] = [];
   if (fits(candidates.file)) {
     chosen = candidates.file.layers.map((l) => l.clone());
     from = "file";
@@ -82,9 +89,10 @@ export function compileChain(RED: NodeAPI, record: RunRecord, data: PreparedRun,
     chosen = live.map((l) => (l as RnnLayer).clone());
     from = "layers";
   } else {
-    chosen = layers.map((l, k) => buildLayer(l.config, widths[k]));
+    chosen = layers.map((l, k) => RnnLayer.undrawn(layerSpec(l.config, widths[k])));
+    draws = layers.map((l, k) => ({ layer: k, options: drawOptions(l.config) }));
     from = "fresh";
   }
   const model = new Model(inputSize, chosen, { scaler: data.scaler, window: data.window, transform: data.transform, intervals: null, training: null });
-  return { model, layers, from, fileMismatch: candidates.file !== null && from !== "file" };
+  return { model, layers, from, fileMismatch: candidates.file !== null && from !== "file", draws };
 }

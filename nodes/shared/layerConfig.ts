@@ -4,7 +4,7 @@
  * edited on its way cannot build a layer that the node's own dialog would refuse.
  */
 import { CELL_NAMES, DEFAULT_CELL, HIDDEN_ACTIVATIONS, LayerSpec, OUTPUT_ACTIVATIONS, RnnLayer } from "../../src";
-import type { CellName, InitializerName } from "../../src";
+import type { CellName, InitializerName, WeightDraw } from "../../src";
 import { boolField, enumField, intField } from "./runtime";
 
 export interface LayerConfig {
@@ -59,9 +59,14 @@ export function layerSpec(c: LayerConfig, inputSize: number): LayerSpec {
   return spec;
 }
 
-/** A fresh layer, initialised as the node's settings say (the same weights for the same seed). */
+/** How the node's settings draw a fresh layer's weights (the same weights for the same seed). */
+export function drawOptions(c: LayerConfig): WeightDraw["options"] {
+  return { seed: c.seed, recurrent: c.init };
+}
+
+/** A fresh layer, initialised as the node's settings say. */
 export function buildLayer(c: LayerConfig, inputSize: number): RnnLayer {
-  return RnnLayer.create(layerSpec(c, inputSize), { seed: c.seed, recurrent: c.init });
+  return RnnLayer.create(layerSpec(c, inputSize), drawOptions(c));
 }
 
 /** Whether an existing layer has exactly these settings' shapes and activations for this input. */

@@ -4,7 +4,7 @@
  * user's file is kept until they move it away.
  */
 import * as nodePath from "path";
-import { exportTfjs, loadModelFile, Model, saveModelFile, writeTfjsFiles } from "../../src";
+import { exportTfjs, loadModelFile, Model, nextTurn, saveModelFile, writeTfjsFiles } from "../../src";
 import { errorMessage } from "./runtime";
 
 export interface KeeperReports {
@@ -108,7 +108,9 @@ export class ModelFileKeeper {
       this.reports.saveFailed(errorMessage(e));
     }
     const folder = this.tfjsFolder;
-    const write = (): Promise<boolean> => saveModelFile(path, json).then(() => (folder && tfjs ? writeTfjsFiles(folder, tfjs) : null)).then(() => true);
+    // The file's validation and serialisation wait for a turn of their own: a save is queued from
+    // an epoch's report, which already holds Node-RED's thread for the status, charts and weights.
+    const write = (): Promise<boolean> => nextTurn().then(() => saveModelFile(path, json)).then(() => (folder && tfjs ? writeTfjsFiles(folder, tfjs) : null)).then(() => true);
     const result = this.saving.then(() => when ?? true).then((go) => (go ? write() : false)).then(
       (written) => {
         if (written) this.reports.saved(path, reason, final);

@@ -1,3 +1,4 @@
+import type { WeightDraw } from "../layer";
 import { LayerSpec } from "../types";
 import type { EpochInfo, FitOptions, FitResult } from "../trainingLoop";
 
@@ -167,6 +168,8 @@ export interface FitCommand {
   options: WorkerFitOptions;
   /** Whether the leader waits for the main thread after each epoch (it has an onEpoch). */
   waitForEpochAck: boolean;
+  /** Layers whose weights the leader draws into the shared weights before the first minibatch. */
+  draws: readonly WeightDraw[];
 }
 
 export type MainToWorker = FitCommand;

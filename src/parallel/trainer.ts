@@ -3,7 +3,9 @@ import * as os from "os";
 import * as path from "path";
 import { Worker } from "worker_threads";
 import { WORKER_LIMITS } from "../workerLimits";
+import { checkDraws, WeightDraw } from "../layer";
 import { Model } from "../model";
+import { nextTurn } from "../offThread";
 import { isEmptyData, PackedData, toPackedData, TrainingData } from "../packedData";
 import { checkFitOptions, EpochInfo, FitOptions, FitResult, trainingSummary } from "../trainingLoop";
 import { controlLength, CTRL, FitCommand, IN_FIT, SharedDataset, slotCount, slotLength, WorkerInit, WorkerToMain } from "./protocol";
@@ -128,17 +130,30 @@ export class ParallelTrainer {
     const whenReady = () => {
       if (++readyCount === workers) markReady();
     };
+    const initOf = (k: number): WorkerInit => ({ role: k === 0 ? "leader" : "helper", part: k, parts: workers, inputSize: model.inputSize, specs, weights: this.weights, control });
     try {
-      for (let k = 0; k < workers; k++) {
-        const init: WorkerInit = { role: k === 0 ? "leader" : "helper", part: k, parts: workers, inputSize: model.inputSize, specs, weights: this.weights, control };
-        this.threads.push(this.startWorker(k, init, whenReady, failReady));
-      }
+      this.threads.push(this.startWorker(0, initOf(0), whenReady, failReady));
     } catch (err) {
-      // `new Worker` can throw (no memory for another thread…): those already started must not
-      // outlive a trainer that was never made.
-      this.closing = Promise.all(this.threads.map((w) => w.terminate())).then(() => undefined);
+      // `new Worker` can throw (no memory for another thread…): the trainer is never made.
+      this.closing = Promise.resolve();
       throw err;
     }
+    // One `new Worker` per turn of the event loop: each holds the calling thread for up to a few
+    // milliseconds (measured 0.5–5 ms on a 2-core machine), and the caller is an event loop that
+    // must keep serving. A worker that cannot start fails `ready`, as a crash at start would.
+    const startNext = (k: number): void => {
+      if (k >= workers || this.closing || this.failure) return;
+      try {
+        this.threads.push(this.startWorker(k, initOf(k), whenReady, failReady));
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        failReady(e);
+        this.fail(e);
+        return;
+      }
+      setImmediate(() => startNext(k + 1));
+    };
+    if (workers > 1) setImmediate(() => startNext(1));
   }
 
   /** Starts worker k and follows what it says and how it ends. */
@@ -175,25 +190,32 @@ export class ParallelTrainer {
    * calling thread after each epoch, with the model already holding that epoch's weights, while
    * the workers wait for it. If the fit fails, the promise rejects with the worker's error, and
    * the model keeps the weights it last received (those from before the fit, or of the last
-   * epoch reported to `onEpoch`). One fit at a time per trainer.
+   * epoch reported to `onEpoch`). One fit at a time per trainer. `draws`: layers whose weights the
+   * leader draws before the first minibatch (the model's own weights for them are not used); the
+   * model receives them with the first epoch's weights, or at the end.
    */
-  async fit(data: ParallelFitData, options: FitOptions = {}): Promise<FitResult> {
+  async fit(data: ParallelFitData, options: FitOptions = {}, draws: readonly WeightDraw[] = []): Promise<FitResult> {
     this.checkUsable();
     if (this.pending) throw new Error("this trainer is already running a fit; wait for it to finish");
     const specs = this.model.layers.map((l) => l.spec);
     if (parameterCount(specs) * Float64Array.BYTES_PER_ELEMENT !== this.weights.byteLength) throw new Error("the model's layers changed since this trainer was created");
     // Mistakes are reported here, with a stack that points at the caller, not from a worker.
     checkFitOptions(options, this.model.outputSize);
-    const train = packShared(this.model, data, "data");
-    const v = options.validation;
-    const validation = v && !isEmptyData(v) ? packShared(this.model, v, "validation") : null;
-    const { onEpoch, validation: _validation, ...rest } = options;
+    checkDraws(draws, this.model.layers.length);
+    const { onEpoch, validation: v, ...rest } = options;
     const workerOptions = { ...rest };
     delete (workerOptions as ParallelFitOptions).workers;
 
     this.pending = true;
     this.stopRequested = false;
+    let train: SharedDataset;
+    let validation: SharedDataset | null;
     try {
+      train = packShared(this.model, data, "data");
+      // The caller is an event loop: checking and copying a large series is milliseconds, so the
+      // validation rows get a turn of their own.
+      await nextTurn();
+      validation = v && !isEmptyData(v) ? packShared(this.model, v, "validation") : null;
       await this.ready;
       // A fit whose caller was already told it failed may still be winding down in the workers.
       await this.idle;
@@ -214,6 +236,7 @@ export class ParallelTrainer {
       slots: new SharedArrayBuffer(slotCount(this.workers) * slotLength(paramCount, specs.length, train.T) * Float64Array.BYTES_PER_ELEMENT),
       options: workerOptions,
       waitForEpochAck: typeof onEpoch === "function",
+      draws,
     };
     copyParameters(this.model, this.weights, "toShared");
     Atomics.store(this.ctrl, CTRL.ERROR, 0);
@@ -368,6 +391,8 @@ export class ParallelTrainer {
  */
 export async function fitParallel(model: Model, data: ParallelFitData, options: ParallelFitOptions = {}): Promise<FitResult> {
   const { workers, ...fitOptions } = options;
+  // A mistake in the options is found before any thread starts.
+  checkFitOptions(fitOptions, model.outputSize);
   const trainer = new ParallelTrainer(model, { workers });
   try {
     return await trainer.fit(data, fitOptions);

@@ -6,6 +6,7 @@ import { CTRL, MainToWorker, WorkerInit, WorkerToMain } from "./protocol";
 import { modelOverSharedWeights } from "./shared";
 import { PeerFailedError, waitForValue } from "./sync";
 import { lowerThisThreadsPriority } from "../threadPriority";
+import { drawWeights } from "../layer";
 
 /**
  * Entry point of a training worker (started by ParallelTrainer from the compiled file). The
@@ -46,6 +47,8 @@ port.on("message", (command: MainToWorker) => {
     waitForValue(ctrl, CTRL.ACK, epochsSent);
   };
   try {
+    // Before the first task is published: the helpers read these weights from shared memory.
+    drawWeights(model.layers, command.draws);
     const result = runLeader(model, command, init.parts, ctrl, onEpoch);
     endFit(ctrl, init.parts);
     post({ type: "done", fit: command.fit, result });
