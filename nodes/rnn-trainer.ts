@@ -297,7 +297,6 @@ export = function register(RED: NodeAPI): void {
       feed.start(r.epochs);
       // A dashboard chart on output 3 starts afresh instead of joining this run's curve to the last one's.
       node.send([null, null, { topic: "clear", payload: [] }]);
-      if (session.fallbackReason) node.warn(t("warnings.mainThread", { reason: session.fallbackReason }));
       status.set({ fill: "blue", shape: "dot", text: t("status.epoch", { epoch: 1, epochs: r.epochs, loss: "…" }) }, true);
       session.run((info) => onEpoch(r, info)).then(
         (result) => finishRun(r, result.reason, result),
@@ -313,6 +312,8 @@ export = function register(RED: NodeAPI): void {
     function onEpoch(r: TrainRun, info: EpochInfo): void {
       // An epoch the workers finished just before a reset closed them: the reset has the last word.
       if (closed || run !== r || r.ending?.reset) return;
+      // Workers that fail to start are known only once the run has begun: said with its first epoch.
+      if (r.epoch === 0 && r.session.fallbackReason) node.warn(t("warnings.mainThread", { reason: r.session.fallbackReason }));
       r.epoch = info.epoch;
       version++;
       const baselines = r.ticket.data.baselines ?? null;

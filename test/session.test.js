@@ -398,8 +398,11 @@ describe("TrainingSession", function () {
       const data = dataset();
       const model = twoLayerModel();
       let session;
+      let result;
       try {
         session = new TrainingSession(model, packed(model, data.train), null, { threads: "auto", epochs: 2 });
+        // The workers start a turn of the event loop later: where the fit runs is known once it has begun.
+        result = await session.run();
       } finally {
         spy.restore();
       }
@@ -408,7 +411,6 @@ describe("TrainingSession", function () {
       assert.match(session.fallbackReason, /no more threads today/);
       const reference = twoLayerModel();
       const expected = reference.fit(data.train, { epochs: 2 });
-      const result = await session.run();
       assert.deepStrictEqual(result.history.map((e) => e.loss), expected.history.map((e) => e.loss));
     });
 
@@ -442,14 +444,13 @@ describe("TrainingSession", function () {
       });
       const data = dataset();
       const model = twoLayerModel();
-      let session;
       try {
-        session = new TrainingSession(model, packed(model, data.train), null, { threads: 1 });
+        const session = new TrainingSession(model, packed(model, data.train), null, { threads: 1 });
+        assert.strictEqual(session.where, "worker");
+        await assert.rejects(session.run(), /could not start: Worker unavailable/);
       } finally {
         spy.restore();
       }
-      assert.strictEqual(session.where, "worker");
-      await assert.rejects(session.run(), /could not start: Worker unavailable/);
     });
 
     it("a worker that dies in the middle of the fit rejects run() with a clear Error: no uncaught exception, no unhandled rejection", async function () {

@@ -131,16 +131,10 @@ export class ParallelTrainer {
       if (++readyCount === workers) markReady();
     };
     const initOf = (k: number): WorkerInit => ({ role: k === 0 ? "leader" : "helper", part: k, parts: workers, inputSize: model.inputSize, specs, weights: this.weights, control });
-    try {
-      this.threads.push(this.startWorker(0, initOf(0), whenReady, failReady));
-    } catch (err) {
-      // `new Worker` can throw (no memory for another thread…): the trainer is never made.
-      this.closing = Promise.resolve();
-      throw err;
-    }
-    // One `new Worker` per turn of the event loop: each holds the calling thread for up to a few
-    // milliseconds (measured 0.5–5 ms on a 2-core machine), and the caller is an event loop that
-    // must keep serving. A worker that cannot start fails `ready`, as a crash at start would.
+    // One `new Worker` per turn of the event loop, the first one too: each holds the calling thread
+    // for up to a few milliseconds (measured 0.5–5 ms on a 2-core machine), and the caller is an
+    // event loop that must keep serving. A worker that cannot be created (no memory for another
+    // thread…) fails `ready`, as a crash at start would.
     const startNext = (k: number): void => {
       if (k >= workers || this.closing || this.failure) return;
       try {
@@ -153,7 +147,7 @@ export class ParallelTrainer {
       }
       setImmediate(() => startNext(k + 1));
     };
-    if (workers > 1) setImmediate(() => startNext(1));
+    setImmediate(() => startNext(0));
   }
 
   /** Starts worker k and follows what it says and how it ends. */
