@@ -153,6 +153,9 @@ export async function prepareRunOffThread(series: unknown, options: PrepareOptio
   const times = sliceableTimes(options?.times) ? Array.prototype.slice.call(options.times) : null;
   const here = () => prepareRun(rows ?? series, times ? { ...options, times: times as ArrayLike<number> } : options);
 
+  // Starting the worker (~0.5 ms, several for the process's first) gets a turn of its own, apart
+  // from the handler of the message that asked for the run.
+  await nextTurn();
   const worker = startOneShot<PreparedRunMessage, PrepareErrorMessage>(prepareWorkerHooks, "the data preparation worker", rebuildPrepareError);
   if (!worker) {
     await nextTurn();
