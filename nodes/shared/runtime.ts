@@ -218,8 +218,8 @@ export const MAX_ERROR_NESTING = 500;
 
 /**
  * The note that stands for a property cut out for its nesting, in the runtime's language. Set by
- * the first node that starts (setupNode): every node's catalogue has the same text, and Node-RED
- * runs one runtime per process.
+ * every node that starts (setupNode), from its own catalogue: they all have the same text, and
+ * Node-RED runs one runtime per process.
  */
 let nestedNote: ((levels: number) => string) | null = null;
 
@@ -292,7 +292,7 @@ export interface NodeSetup<C> {
 export function setupNode<C>(RED: NodeAPI, node: Node, def: NodeDef, type: string, read: (raw: Record<string, unknown>, t: Translate) => C): NodeSetup<C> | null {
   RED.nodes.createNode(node, def);
   const t: Translate = (key, subs) => RED._(`${type}.${key}`, subs);
-  if (!nestedNote) nestedNote = (levels) => RED._(`${type}.errors.nested`, { levels });
+  nestedNote = (levels) => RED._(`${type}.errors.nested`, { levels });
   try {
     return { config: read(def as unknown as Record<string, unknown>, t), t, status: new StatusThrottle(node) };
   } catch (e) {
