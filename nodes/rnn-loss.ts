@@ -28,7 +28,8 @@ export = function register(RED: NodeAPI): void {
     if (!setup) return;
     const { t, status } = setup;
     const { loss, delta } = setup.config;
-    node.status({ fill: "grey", shape: "ring", text: loss });
+    // The loss as the edit dialog names it, not its code name.
+    node.status({ fill: "grey", shape: "ring", text: t(`options.loss.${loss}`) });
 
     type LossMessage = NodeMessageInFlow & { target?: unknown; rnn?: unknown; loss?: number; metrics?: unknown };
     const work = new OrderedWork(limit);

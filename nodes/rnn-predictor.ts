@@ -168,7 +168,7 @@ export = function register(RED: NodeAPI): void {
 
     if (config.source === "file") {
       try {
-        const path = modelFilePath(RED, config.modelPath, t("errors.modelPathOutside"));
+        const path = modelFilePath(RED, config.modelPath, (where) => t("errors.modelPathOutsideAt", { message: t("errors.modelPathOutside"), ...where }));
         let warnedMissing = false;
         watch = new ModelFileWatch(path, {
           loaded(loaded) {
@@ -283,16 +283,22 @@ export = function register(RED: NodeAPI): void {
           reset();
           windowKey = key;
         }
-        const readRow = (v: unknown, what: string) => {
+        /** One reading as a row; `index` is its place in a window sent whole. */
+        const readRow = (v: unknown, index: number | null) => {
           try {
             return toRow(v, u.features);
           } catch (e) {
-            throw new Error(t("errors.badPayload", { message: `${what}: ${errorMessage(e).replace(/^reading: /, "")}` }));
+            // The core's message starts "reading: " itself; the catalogue's text says which one.
+            const message = errorMessage(e).replace(/^reading: /, "");
+            throw new Error(t("errors.badPayload", { message: index === null ? t("errors.readingValue", { message }) : t("errors.windowValue", { index, message }) }));
           }
         };
 
         if (isWindow(msg.payload, u)) {
-          if (msg.payload.length < u.history) throw new Error(t("errors.badPayload", { message: `a window needs at least ${u.history} readings${u.history > u.length ? ` (${u.length} and ${u.history - u.length} more that the differences look back)` : ""}, got ${msg.payload.length}` }));
+          if (msg.payload.length < u.history) {
+            const sizes = { history: u.history, length: u.length, more: u.history - u.length, got: msg.payload.length };
+            throw new Error(t("errors.badPayload", { message: t(u.history > u.length ? "errors.windowTooShortLookBack" : "errors.windowTooShort", sizes) }));
+          }
           const recent = msg.payload.slice(-u.history);
           let times: number[] | null = null;
           let readingsOnly: unknown[] = recent;
@@ -303,8 +309,8 @@ export = function register(RED: NodeAPI): void {
           } catch (e) {
             throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
           }
-          if (u.needsTime && !times) throw new Error(t("errors.badPayload", { message: "this model uses calendar features: each reading of the window needs its time ([time, value] pairs or a time field)" }));
-          const rows = readingsOnly.map((v, i) => readRow(v, `reading ${i}`));
+          if (u.needsTime && !times) throw new Error(t("errors.badPayload", { message: t("errors.windowTimes") }));
+          const rows = readingsOnly.map((v, i) => readRow(v, i));
           const result = predict(u, rows, times);
           const values = result.values;
           msg.payload = asPayload(u, values);
@@ -321,7 +327,7 @@ export = function register(RED: NodeAPI): void {
         } catch (e) {
           throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
         }
-        const row = readRow(stamped.value, "reading");
+        const row = readRow(stamped.value, null);
         const st = streamOf(typeof msg.topic === "string" ? msg.topic : "");
         // Readings that carry their time are checked like a training series: in order, and no
         // window (nor difference) spans a gap — after one the stream warms up again.
@@ -329,7 +335,10 @@ export = function register(RED: NodeAPI): void {
         const step = u.model.transform?.step ?? null;
         if (stamped.explicit && st.times.length > 0) {
           const dt = stamped.time - st.times[st.times.length - 1];
-          if (!(dt > 0)) throw new Error(t("errors.badPayload", { message: `this reading's time ${new Date(stamped.time).toISOString()} is not after the previous one's (${new Date(st.times[st.times.length - 1]).toISOString()}): out of order or repeated` }));
+          if (!(dt > 0)) {
+            const order = { time: new Date(stamped.time).toISOString(), previous: new Date(st.times[st.times.length - 1]).toISOString() };
+            throw new Error(t("errors.badPayload", { message: t("errors.readingOrder", order) }));
+          }
           if (step !== null && dt > 1.5 * step) {
             gap = true;
             st.window = [];

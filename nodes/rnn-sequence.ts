@@ -98,9 +98,10 @@ function readingFields(config: SequenceConfig): string[] | undefined {
  * field of them. Field names would otherwise only rename that column, and a typo, or a flow meant
  * for row objects fed single numbers, would train without a word.
  */
-function unmatchedField(config: SequenceConfig, reading: unknown): { field: string; setting: "Features" | "Targets" } | null {
+function unmatchedField(config: SequenceConfig, reading: unknown, t: Translate): { field: string; setting: string } | null {
   if (!isPlainNumber(reading)) return null;
-  for (const [setting, names] of [["Features", config.features], ["Targets", config.targets]] as const) {
+  // The setting as its edit dialog labels it.
+  for (const [setting, names] of [[t("label.features"), config.features], [t("label.targets"), config.targets]] as const) {
     const other = names?.find((n) => n !== "value");
     if (other !== undefined) return { field: other, setting };
   }
@@ -113,14 +114,18 @@ function isPlainNumber(reading: unknown): boolean {
 }
 
 /** One log line saying what the preparation found and chose, so a user can check it. */
-function describeSeries(data: PreparedRun): string {
+function describeSeries(data: PreparedRun, t: Translate): string {
   const r = data.report;
-  const parts = [`${r.rows} rows`];
-  if (r.step !== null) parts.push(`step ${r.step / 1000} s${r.gaps ? `, ${r.gaps} gap(s)${r.filled ? ` (${r.filled} rows filled)` : " (not spanned)"}` : ""}`);
-  parts.push(`season ${r.season ?? "none"}${r.seasonAuto ? " (auto)" : ""}`);
-  parts.push(`difference ${r.difference}${r.differenceAuto ? " (auto)" : ""}`);
-  if (r.calendar.length) parts.push(`calendar ${r.calendar.join(", ")}`);
-  return `series: ${parts.join(" · ")}`;
+  const chosen = (what: string, auto: boolean) => (auto ? t("log.auto", { what }) : what);
+  const parts = [t("log.rows", { rows: r.rows })];
+  if (r.step !== null) {
+    const seconds = r.step / 1000;
+    parts.push(!r.gaps ? t("log.step", { seconds }) : t(r.filled ? "log.stepFilled" : "log.stepSplit", { seconds, gaps: r.gaps, filled: r.filled }));
+  }
+  parts.push(chosen(r.season === null ? t("log.noSeason") : t("log.season", { season: r.season }), r.seasonAuto));
+  parts.push(chosen(t("log.difference", { difference: r.difference }), r.differenceAuto));
+  if (r.calendar.length) parts.push(t("log.calendar", { features: r.calendar.join(", ") }));
+  return t("log.series", { parts: parts.join(" · ") });
 }
 
 export = function register(RED: NodeAPI): void {
@@ -239,7 +244,7 @@ export = function register(RED: NodeAPI): void {
         run = null;
         throw new Error(t("errors.noWindows"));
       }
-      node.log(describeSeries(data));
+      node.log(describeSeries(data, t));
       const id = RED.util.generateId();
       const msgid = RED.util.generateId();
       const ticket: RunTicket = {
@@ -298,7 +303,7 @@ export = function register(RED: NodeAPI): void {
       } catch {
         // A time that does not read is the preparation's (or the buffer's) error to report.
       }
-      const unmatched = unmatchedField(config, value);
+      const unmatched = unmatchedField(config, value, t);
       if (unmatched) throw new Error(t("errors.fieldNotFound", unmatched));
     }
 
@@ -325,7 +330,7 @@ export = function register(RED: NodeAPI): void {
           if (run) throw new Error(t("errors.busy"));
           const buffered = msg.payload === undefined || msg.payload === null || msg.payload === "";
           const series = buffered ? buffer.series() : msg.payload;
-          if (!Array.isArray(series)) throw new Error(t("errors.badPayload", { message: "a series must be an array (numbers, arrays, or objects such as CSV rows)" }));
+          if (!Array.isArray(series)) throw new Error(t("errors.badPayload", { message: t("errors.seriesKind") }));
           checkFields(series[0]);
           // Done once the run message has left (or the preparation failed: then with its error).
           startRun(series, msg as unknown as Record<string, unknown>, buffered ? buffer.seriesTimes() : null, send).then(() => done(), (e: unknown) => fail(status, done, msg, e));

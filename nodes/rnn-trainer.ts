@@ -16,7 +16,7 @@ import { ModelFileKeeper, tfjsFolderOf } from "./shared/modelFileKeeper";
 import { Comparison, compare, epochPayload, finiteOrNull, helps as networkHelps, trainingFigures } from "./shared/runReport";
 import { decide, findRival, Rival, SAVE_WHEN, SaveDecision, SaveWhen, ScorePair } from "./shared/saveDecision";
 import { findByMessage, findTicket, hasEnded, isRunRecord, RunEnd, RunRecord, RunTicket } from "./shared/runs";
-import { announcePackageDir, boolField, ConfigError, Done, endWithError, enumField, errorMessage, fmt, intField, modelFilePath, numField, Send, setupNode, short, userDir } from "./shared/runtime";
+import { announcePackageDir, boolField, Done, endWithError, enumField, errorMessage, fmt, intField, modelFilePath, numField, Send, SettingError, setupNode, short, userDir } from "./shared/runtime";
 
 const MAX_THREADS = 16;
 
@@ -82,7 +82,7 @@ function threadsField(raw: Record<string, unknown>): TrainingThreads {
   if (v === undefined || v === null || v === "" || v === "auto") return "auto";
   if (v === "main") return "main";
   const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new ConfigError(`threads must be "auto", "main" or a whole number of workers from 1 to ${MAX_THREADS}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new SettingError("errors.threadsSetting", { max: MAX_THREADS, value: JSON.stringify(v) });
   return n;
 }
 
@@ -112,7 +112,7 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const setup = setupNode(RED, node, def, "rnn-trainer", (raw: Record<string, unknown>) => {
       const c = readConfig(raw);
-      return { c, filePath: c.modelPath ? modelFilePath(RED, c.modelPath, RED._("rnn-trainer.errors.modelPathOutside")) : null };
+      return { c, filePath: c.modelPath ? modelFilePath(RED, c.modelPath, (where) => RED._("rnn-trainer.errors.modelPathOutsideAt", { message: RED._("rnn-trainer.errors.modelPathOutside"), ...where })) : null };
     });
     if (!setup) return;
     const { t, status } = setup;
@@ -138,14 +138,14 @@ export = function register(RED: NodeAPI): void {
     };
     const file = new ModelFileKeeper(filePath, {
       // Saves on every better epoch would flood the log at info level; the final one is worth a line.
-      saved: (path, reason, final) => !closed && (final ? node.log : node.debug).call(node, `model saved to ${path} (${reason})`),
+      saved: (path, reason, final) => !closed && (final ? node.log : node.debug).call(node, t("log.saved", { path, reason })),
       saveFailed: (message) => {
         if (closed) return;
         node.error(t("errors.saveFailed", { message }));
         node.status({ fill: "red", shape: "ring", text: t("status.saveFailed") });
       },
       warn: (message) => !closed && node.warn(message),
-    }, filePath && config.exportTfjs ? tfjsFolderOf(filePath) : null);
+    }, t, filePath && config.exportTfjs ? tfjsFolderOf(filePath) : null);
     const save = (reason: string, final = true) => file.save(model, reason, final);
     // The curves of the editor's rnn sidebar.
     const feed = new TrainerFeed(RED, node);
@@ -199,10 +199,10 @@ export = function register(RED: NodeAPI): void {
         const live = findApi<LayerNodeApi>(RED, l.id, "rnn-layer");
         // In the middle of a deploy a redeployed node is briefly absent: only a finished deploy tells.
         if (!live) {
-          if (deployed) return `the rnn layer "${l.name || l.id}" was removed during training`;
+          if (deployed) return t("warnings.layerRemoved", { layer: l.name || l.id });
           continue;
         }
-        if (JSON.stringify(layerSettings(live.config)) !== JSON.stringify(layerSettings(l.config))) return `the rnn layer "${live.name || l.id}" was redeployed with other settings during training`;
+        if (JSON.stringify(layerSettings(live.config)) !== JSON.stringify(layerSettings(l.config))) return t("warnings.layerChanged", { layer: live.name || l.id });
       }
       return null;
     }
@@ -211,7 +211,7 @@ export = function register(RED: NodeAPI): void {
       const r = run;
       if (!r || r.ending) return;
       const why = changedLayer(r, deployed);
-      if (why) endRun(r, "stopped", `${why}: training stopped; train again to use the new chain`);
+      if (why) endRun(r, "stopped", why);
     }
     // A deploy of only the changed nodes leaves this one running: look at the chain at once.
     const onFlowsStarted = () => checkLayers(true);
@@ -334,9 +334,9 @@ export = function register(RED: NodeAPI): void {
       if (filePath) {
         // Written only once the epoch beats the saved model (decided when its score is known).
         const beats = () => r.rival.then((rival) => decide(rival, { valLoss: finiteOrNull(info.valLoss), rmse: info.metrics ? info.metrics.rmse : null }, t).save);
-        if (config.saveMode === "best" && info.best) file.saveIf(model, `best validation loss at epoch ${info.epoch}`, false, beats());
+        if (config.saveMode === "best" && info.best) file.saveIf(model, t("log.savedBest", { epoch: info.epoch }), false, beats());
         // An epoch without one accepted step (all refused: the weights never moved) is not worth a file.
-        else if (config.saveMode === "every" && info.epoch % config.saveEvery === 0 && Number.isFinite(info.loss)) file.saveIf(model, `epoch ${info.epoch}`, false, beats());
+        else if (config.saveMode === "every" && info.epoch % config.saveEvery === 0 && Number.isFinite(info.loss)) file.saveIf(model, t("log.savedEvery", { epoch: info.epoch }), false, beats());
       }
       checkLayers(false);
     }
@@ -430,7 +430,7 @@ export = function register(RED: NodeAPI): void {
       // Without a final save, the done message still waits for the epochs' saves queued before it:
       // a flow that reads the file on "done" must find what the run wrote.
       const saved: Promise<boolean> = shouldSave
-        ? file.saveIf(model, `training ${reason}`, true, decision.then((d) => d !== null && d.save)).catch(() => false)
+        ? file.saveIf(model, t("log.savedEnd", { reason }), true, decision.then((d) => d !== null && d.save)).catch(() => false)
         : file.settled.then(() => false, () => false);
       // Closing (a redeploy) waited for the run to end so that it keeps its file: nothing more to do.
       if (closed) return;
@@ -467,7 +467,7 @@ export = function register(RED: NodeAPI): void {
           trained.intervals = found;
           version++;
           // The file gets the intervals too (a second atomic save, of the same weights).
-          if (wasSaved) save("prediction intervals calibrated", false);
+          if (wasSaved) save(t("log.savedIntervals"), false);
         }
         finalize(wasSaved, stale, d);
       }, () => finalize(false, isStale(), null));
@@ -486,7 +486,7 @@ export = function register(RED: NodeAPI): void {
             if (!filePath) throw new Error(t("errors.noModelFile"));
             if (file.refusal !== null) throw new Error(t("errors.saveFailed", { message: file.refusal }));
             if (!model) throw new Error(t("errors.noModel"));
-            save("save command").then((ok) => (ok ? done() : done(new Error(t("errors.notSaved")))));
+            save(t("log.savedCommand")).then((ok) => (ok ? done() : done(new Error(t("errors.notSaved")))));
             return;
           }
           if (topic === "reset") {

@@ -9,7 +9,7 @@ import type { PreparedRun, WeightDraw } from "../../src";
 import { findApi, LayerNodeApi } from "./apis";
 import { drawOptions, LayerConfig, layerFits, layerSpec, readLayerConfig } from "./layerConfig";
 import type { RunRecord } from "./runs";
-import { errorMessage, Translate } from "./runtime";
+import { configMessage, Translate } from "./runtime";
 
 export interface CompiledLayer {
   id: string;
@@ -57,7 +57,7 @@ export function compileChain(RED: NodeAPI, record: RunRecord, data: PreparedRun,
     try {
       return { id: l.id, name: l.name, config: readLayerConfig(l.settings) };
     } catch (e) {
-      throw new Error(t("errors.layerConfig", { layer, message: errorMessage(e) }));
+      throw new Error(t("errors.layerConfig", { layer, message: configMessage(e, t) }));
     }
   });
   const inputSize = data.inputSize;

@@ -5,7 +5,7 @@
  */
 import * as nodePath from "path";
 import { exportTfjs, loadModelFile, Model, nextTurn, saveModelFile, writeTfjsFiles } from "../../src";
-import { errorMessage } from "./runtime";
+import { errorMessage, Translate } from "./runtime";
 
 export interface KeeperReports {
   /** A line for the log (the final save) or the debug log (saves during a run). */
@@ -27,8 +27,8 @@ export class ModelFileKeeper {
   private unreadableReported = false;
   private saving: Promise<void> = Promise.resolve();
 
-  /** `tfjsFolder`: where every save is also written in the TensorFlow.js layers format (null: not). */
-  constructor(readonly path: string | null, private readonly reports: KeeperReports, readonly tfjsFolder: string | null = null) {}
+  /** `t`: the trainer's catalogue; `tfjsFolder`: where every save is also written in the TensorFlow.js layers format (null: not). */
+  constructor(readonly path: string | null, private readonly reports: KeeperReports, private readonly t: Translate, readonly tfjsFolder: string | null = null) {}
 
   /** The saves queued so far, done (whatever their outcome). */
   get settled(): Promise<void> {
@@ -37,7 +37,7 @@ export class ModelFileKeeper {
 
   /** Why the file is kept as it is, or null when it may be written. */
   get refusal(): string | null {
-    return this.unreadable === null ? null : `not saving over ${this.path}: it could not be read when the flow started (${this.unreadable}); move it away or choose another model file, then deploy again`;
+    return this.unreadable === null ? null : this.t("errors.keptUnreadable", { path: this.path ?? "", message: this.unreadable });
   }
 
   /**

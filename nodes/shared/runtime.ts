@@ -12,13 +12,29 @@ export type Done = (err?: Error) => void;
 /** A configuration value that is out of range: the message names the field. */
 export class ConfigError extends Error {}
 
+/**
+ * A setting the readers below refuse. They run before a node has its catalogue at hand (and the
+ * trainer reads a layer's settings with them again), so the error carries the key of its text in
+ * the node's catalogue and its values; `configMessage` gives the text where the node reports it.
+ */
+export class SettingError extends ConfigError {
+  constructor(readonly key: string, readonly subs: Record<string, string | number>) {
+    super(key);
+  }
+}
+
+/** The text of a configuration error in the node's language. */
+export function configMessage(e: unknown, t: Translate): string {
+  return e instanceof SettingError ? t(e.key, e.subs) : errorMessage(e);
+}
+
 type Raw = Record<string, unknown>;
 
 function present(v: unknown): boolean {
   return v !== undefined && v !== null && v !== "";
 }
 
-/** A setting's value as an error shows it: JSON when it has one, else its type (a Symbol, a BigInt…). */
+/** A setting's value as an error shows it: JSON when it has one, else its type in brackets ([bigint], [symbol]…). */
 function shown(v: unknown): string {
   try {
     const text = JSON.stringify(v);
@@ -26,14 +42,14 @@ function shown(v: unknown): string {
   } catch {
     // a BigInt, or a cycle: the type says enough
   }
-  return `a ${typeof v}`;
+  return `[${typeof v}]`;
 }
 
 /** Only these can be a setting's value; anything else (a Symbol, a BigInt, a function) is refused before Number() or String() throws. */
 function plainValue(config: Raw, key: string): unknown {
   const v = config[key];
   const type = typeof v;
-  if (v !== undefined && v !== null && type !== "number" && type !== "string" && type !== "boolean") throw new ConfigError(`${key} must be a number, a string or true/false, got ${shown(v)}`);
+  if (v !== undefined && v !== null && type !== "number" && type !== "string" && type !== "boolean") throw new SettingError("errors.settingKind", { setting: key, value: shown(v) });
   return v;
 }
 
@@ -41,7 +57,7 @@ export function intField(config: Raw, key: string, def: number, min: number, max
   const v = plainValue(config, key);
   const raw = present(v) ? Number(v) : def;
   if (!Number.isInteger(raw) || raw < min || raw > max) {
-    throw new ConfigError(`${key} must be a whole number from ${min} to ${max}, got ${shown(config[key])}`);
+    throw new SettingError("errors.settingInt", { setting: key, min, max, value: shown(config[key]) });
   }
   return raw;
 }
@@ -50,7 +66,7 @@ export function numField(config: Raw, key: string, def: number, min: number, max
   const v = plainValue(config, key);
   const raw = present(v) ? Number(v) : def;
   if (!Number.isFinite(raw) || raw > max || (exclusiveMin ? raw <= min : raw < min)) {
-    throw new ConfigError(`${key} must be a number ${exclusiveMin ? "above" : "from"} ${min}${max < Infinity ? ` to ${max}` : ""}, got ${shown(config[key])}`);
+    throw new SettingError(exclusiveMin ? "errors.settingAbove" : "errors.settingNumber", { setting: key, min, max, value: shown(config[key]) });
   }
   return raw;
 }
@@ -58,7 +74,7 @@ export function numField(config: Raw, key: string, def: number, min: number, max
 export function enumField<T extends string>(config: Raw, key: string, def: T, allowed: readonly T[]): T {
   const v = plainValue(config, key);
   const raw = present(v) ? String(v) : def;
-  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${key} must be one of ${allowed.join(", ")}, got ${shown(config[key])}`);
+  if (!(allowed as readonly string[]).includes(raw)) throw new SettingError("errors.settingChoice", { setting: key, choices: allowed.join(", "), value: shown(config[key]) });
   return raw as T;
 }
 
@@ -67,7 +83,7 @@ export function boolField(config: Raw, key: string, def: boolean): boolean {
   if (v === undefined || v === null || v === "") return def;
   if (v === true || v === "true") return true;
   if (v === false || v === "false") return false;
-  throw new ConfigError(`${key} must be true or false, got ${shown(v)}`);
+  throw new SettingError("errors.settingBool", { setting: key, value: shown(v) });
 }
 
 const FORBIDDEN_FIELDS = new Set(["__proto__", "constructor", "prototype"]);
@@ -77,7 +93,7 @@ export function fieldList(config: Raw, key: string): string[] | undefined {
   const v = config[key];
   if (!present(v)) return undefined;
   const names = String(v).split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-  for (const n of names) if (FORBIDDEN_FIELDS.has(n)) throw new ConfigError(`${key}: "${n}" cannot be used as a field name`);
+  for (const n of names) if (FORBIDDEN_FIELDS.has(n)) throw new SettingError("errors.settingFieldName", { setting: key, field: n });
   return names.length ? names : undefined;
 }
 
@@ -201,6 +217,13 @@ export function errorMessage(e: unknown): string {
 export const MAX_ERROR_NESTING = 500;
 
 /**
+ * The note that stands for a property cut out for its nesting, in the runtime's language. Set by
+ * every node that starts (setupNode), from its own catalogue: they all have the same text, and
+ * Node-RED runs one runtime per process.
+ */
+let nestedNote: ((levels: number) => string) | null = null;
+
+/**
  * Ends a message with an error. Node-RED hands every Catch node a deep copy of the failed message,
  * made by a recursive function: data nested a few thousand levels deep overflows the stack there,
  * and that RangeError escapes the flow and stops Node-RED. Such properties are replaced by a short
@@ -217,7 +240,7 @@ export function endWithError(done: Done, msg: object, e: unknown): void {
       if (note !== null) m[key] = note;
     }
     for (const key of Object.keys(m)) {
-      if (nestedDeeperThan(m[key], MAX_ERROR_NESTING)) m[key] = `[removed: nested more than ${MAX_ERROR_NESTING} levels deep]`;
+      if (nestedDeeperThan(m[key], MAX_ERROR_NESTING)) m[key] = nestedNote ? nestedNote(MAX_ERROR_NESTING) : "[…]";
     }
   } catch {
     // A property that throws when read (a getter) is Node-RED's to copy or not; the error still goes out.
@@ -269,10 +292,11 @@ export interface NodeSetup<C> {
 export function setupNode<C>(RED: NodeAPI, node: Node, def: NodeDef, type: string, read: (raw: Record<string, unknown>, t: Translate) => C): NodeSetup<C> | null {
   RED.nodes.createNode(node, def);
   const t: Translate = (key, subs) => RED._(`${type}.${key}`, subs);
+  nestedNote = (levels) => RED._(`${type}.errors.nested`, { levels });
   try {
     return { config: read(def as unknown as Record<string, unknown>, t), t, status: new StatusThrottle(node) };
   } catch (e) {
-    const message = t("errors.badConfig", { message: errorMessage(e) });
+    const message = t("errors.badConfig", { message: configMessage(e, t) });
     node.error(message);
     node.status({ fill: "red", shape: "ring", text: t("status.invalidConfig") });
     node.on("input", (msg: NodeMessageInFlow, _send: Send, done: Done) => endWithError(done, msg, new ConfigError(message)));
@@ -293,16 +317,17 @@ export function userDir(RED: NodeAPI): string {
 }
 
 /**
- * A node's model path resolved inside the user directory. A path outside it is refused with
- * `outsideMessage`, the words the node's edit dialog uses for the same path, so the editor and the
- * runtime say the same thing (the core's own message speaks of an option the nodes do not show).
+ * A node's model path resolved inside the user directory. A path outside it is refused with the
+ * text `outside` gives for the path and the directory: the node's catalogue puts the words of its
+ * edit dialog first, so the editor and the runtime say the same thing (the core's own message
+ * speaks of an option the nodes do not show).
  */
-export function modelFilePath(RED: NodeAPI, p: string, outsideMessage: string): string {
+export function modelFilePath(RED: NodeAPI, p: string, outside: (where: { path: string; dir: string }) => string): string {
   const dir = userDir(RED);
   try {
     return resolveModelPath(dir, p);
   } catch (e) {
-    if (errorMessage(e).includes("outside the user directory")) throw new ConfigError(`${outsideMessage} (${JSON.stringify(p)} is not inside ${dir})`);
+    if (errorMessage(e).includes("outside the user directory")) throw new ConfigError(outside({ path: JSON.stringify(p), dir }));
     throw e;
   }
 }

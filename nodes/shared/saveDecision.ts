@@ -66,7 +66,7 @@ export function decide(rival: Rival, run: ScorePair, t: Translate): SaveDecision
   const compared = { run, saved };
   // Both scores say the same thing; RMSE (real units) is what a user reads, the loss decides.
   const inRmse = run.rmse !== null && saved.rmse !== null;
-  const subs = { run: fmt(inRmse ? run.rmse : run.valLoss), saved: fmt(inRmse ? saved.rmse : saved.valLoss), metric: inRmse ? "val rmse" : "val loss" };
+  const subs = { run: fmt(inRmse ? run.rmse : run.valLoss), saved: fmt(inRmse ? saved.rmse : saved.valLoss), metric: t(inRmse ? "saveReasons.metricRmse" : "saveReasons.metricLoss") };
   if (run.valLoss !== null && run.valLoss < savedLoss) return { save: true, reason: t("saveReasons.better", subs), compared, keep: null };
   return { save: false, reason: t("saveReasons.notBetter", subs), compared, keep: rival.model };
 }

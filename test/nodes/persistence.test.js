@@ -74,7 +74,8 @@ describe("rnn nodes: save, restart, resume", function () {
     const file = path.join(server.userDir, writeModelFile(server.userDir, "bad.json", bytes));
     await helper.load(NODES, restartFlow("models/bad.json"));
     const trainer = helper.getNode("trainer"), pfile = helper.getNode("pfile");
-    await waitFor(() => lastStatus(trainer).fill === "red" && lastStatus(pfile).fill === "red", 5000, "red statuses");
+    // The file predictor sets no status until its first look at the file has finished.
+    await waitFor(() => lastStatus(trainer)?.fill === "red" && lastStatus(pfile)?.fill === "red", 5000, "red statuses");
     assert.deepStrictEqual(lastStatus(trainer), { fill: "red", shape: "ring", text: "model file unreadable" });
     assert.deepStrictEqual(lastStatus(pfile), { fill: "red", shape: "ring", text: "bad model file" });
     const trainerErrors = loggedErrors("trainer");

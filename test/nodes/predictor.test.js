@@ -119,6 +119,24 @@ describe("rnn predictor node", function () {
     assert.deepStrictEqual(out[0].forecast.values.map((v) => v[0]), out[0].payload);
   });
 
+  it("steps > 1 with a model that has memory: each step's window drops its oldest reading and ends with the forecast before it (by hand)", async function () {
+    // h_t = s_t + 0.6·h_{t−1} from h_0 = 0 on the scaled readings s = (x − 10) / 2, and
+    // y = 2(0.8·h_T − 0.1) + 10: every reading of the window counts, the older ones less.
+    const json = affineModel(0.8, -0.1);
+    json.layers[0].weights.W_hh = [[0.6]];
+    const byHand = (window) => 2 * (0.8 * window.reduce((h, x) => (x - 10) / 2 + 0.6 * h, 0) - 0.1) + 10;
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("memory.json", json), steps: 3 });
+    pred.receive({ payload: [5, 7, 9, 20] });
+    await waitFor(() => out.length === 1, 2000, "a forecast");
+    const y1 = byHand([5, 7, 9, 20]);
+    const y2 = byHand([7, 9, 20, y1]);
+    const y3 = byHand([9, 20, y1, y2]);
+    assert.strictEqual(out[0].payload.length, 3);
+    out[0].payload.forEach((v, i) => close(v, [y1, y2, y3][i]));
+    // The windows matter: a step from a window that kept its oldest reading would differ.
+    assert.ok(Math.abs(byHand([5, 7, 9, y1]) - y2) > 0.1);
+  });
+
   it("flags a planted spike as an anomaly (error beyond 3× the recent RMS error) and nothing before it", async function () {
     // A persistence model (forecast = last reading): on a smooth sine the errors are the small
     // steps between readings; a spike of +5 is far beyond them.
@@ -280,6 +298,40 @@ describe("rnn predictor node", function () {
     const prevA = out.filter((m) => m.topic === "a")[1].forecast.previous;
     close(prevA.actual, 16);
     close(prevA.predicted, expect(a)[0]);
+  });
+
+  it("keeps at most 100 streams: the least recently used is forgotten and warms up again, the others go on", async function () {
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("affine.json", affineModel(0.5, 0.3)) });
+    const forecastsOf = (topic) => out.filter((m) => m.topic === topic).length;
+    for (const v of [12, 14, 11, 13]) pred.receive({ payload: v, topic: "a" });
+    // 99 more: 100 streams, "a" the least recently used, and still kept.
+    for (let i = 0; i < 99; i++) pred.receive({ payload: 10, topic: `t${i}` });
+    pred.receive({ payload: 12, topic: "a" });
+    await waitFor(() => forecastsOf("a") === 2, 2000, "a's second forecast");
+    // 100 new streams push out the 99 and then "a".
+    for (let i = 0; i < 100; i++) pred.receive({ payload: 10, topic: `u${i}` });
+    pred.receive({ payload: 12, topic: "a" });
+    // A whole window forecasts at once and keeps no stream: once its forecast is out, so would a's be.
+    pred.receive({ payload: [10, 11, 12, 13], topic: "probe" });
+    await waitFor(() => forecastsOf("probe") === 1, 2000, "the probe's forecast");
+    assert.strictEqual(forecastsOf("a"), 2, "a warms up again");
+    assert.strictEqual(out.length, 3, "the streams of one reading have not forecast");
+  });
+
+  it("the running RMS error is over the last 100 errors of its stream", async function () {
+    // Forecast f(x) = 0.5x + 5.6: big errors on a zigzag first, then small ones on a slow sine.
+    const { pred, out } = await loadPredictor({ modelPath: writeModel("affine.json", affineModel(0.5, 0.3)), anomaly: "off" });
+    const series = Array.from({ length: 140 }, (_, i) => (i < 30 ? (i % 2) * 40 : 20 + Math.sin(i / 7)));
+    for (const v of series) pred.receive({ payload: v, topic: "s" });
+    await waitFor(() => out.length === 137, 5000, "a forecast per reading once the window is full");
+    const reports = out.map((m) => m.forecast.previous).filter(Boolean);
+    assert.strictEqual(reports.length, 136);
+    const rms = (errors) => Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length);
+    const errors = reports.map((p) => p.error);
+    // Each report's RMS is of the errors before it, at most the 100 latest.
+    for (const j of [1, 50, 100, 101, 135]) close(reports[j].rms, rms(errors.slice(Math.max(0, j - 100), j)));
+    // The bound shows: over every error before it, the last report's RMS would be far larger.
+    assert.ok(rms(errors.slice(0, 135)) > 3 * reports[135].rms);
   });
 
   it("a [ISO date, value] pair is one reading, not a window of two", async function () {

@@ -40,6 +40,7 @@ describe("reliability: a 512 MB heap", function () {
       assert.deepStrictEqual(n.thrown.slice(0, 5), [], `${id}: receive() never throws`);
       assert.deepStrictEqual(n.missing.slice(0, 5), [], `${id}: every message ends`);
       assert.deepStrictEqual(n.both.slice(0, 5), [], `${id}: no message ends twice`);
+      assert.deepStrictEqual(n.wrong.slice(0, 5), [], `${id}: a message that must be handled is handled`);
       assert.deepStrictEqual(n.unclear.slice(0, 5), [], `${id}: every error is a clear sentence`);
       for (const [name, t] of Object.entries(n.large)) assert.ok(t && t.ok + t.error === 1, `${id}: ${name} was sent and ended once`);
     }
