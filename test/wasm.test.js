@@ -146,7 +146,7 @@ describe("wasm backend", function () {
     assert.equal(arena.blocksInUse, before + 1, "forward's block stays for backward");
     backend.backward(layer, fwd, dY, layer.zeros(), {});
     assert.equal(arena.blocksInUse, before, "backward gives back forward's block and the projection's ∂L/∂h");
-    // Its copy of the states went back for reuse too: a second backward of the same result is refused.
+    // A forward result serves one backward: a second backward of the same result is refused.
     assert.throws(() => backend.backward(layer, fwd, dY, layer.zeros(), {}), /backward already ran on this forward result/);
   });
 

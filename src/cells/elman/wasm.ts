@@ -1,5 +1,5 @@
 import type { ArenaBlock } from "../../wasm/arena";
-import { ACTIVATION_CODE, borrowArray, consumed, giveBackArray, Layout, markResident, releaseWithOwner, residentOffset, WasmKernels, wasmKernels, wasmUnavailableReason } from "../../wasm/module";
+import { ACTIVATION_CODE, consumed, Layout, markResident, releaseWithOwner, residentOffset, WasmKernels, wasmKernels, wasmUnavailableReason } from "../../wasm/module";
 import type { LayerSpec } from "../../types";
 import { scratch, Workspace } from "../../workspace";
 import { CellBackwardOptions, CellForward, CellKernel, Params, WindowRunner } from "../cell";
@@ -46,9 +46,7 @@ class ForwardLayout {
 
 /**
  * What forward leaves for backward. `hs` is the JavaScript copy (T+1)×B×H, slot 0 = h_0: `h` of the
- * forward result, and what backward stages again if forward's block was released. A borrowed copy
- * (forward had no workspace) goes back for reuse after backward (it is done with it, and so is the
- * layer backend that called it); a workspace's buffer stays the workspace's. A forward result
+ * forward result, and what backward stages again if forward's block was released. A forward result
  * serves one backward.
  */
 class ElmanWasmCache {
@@ -58,7 +56,6 @@ class ElmanWasmCache {
     readonly block: ArenaBlock,
     readonly layout: ForwardLayout,
     readonly hs: Float64Array,
-    readonly borrowed: boolean,
   ) {}
 }
 
@@ -102,9 +99,9 @@ function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: numbe
   // With a workspace (training, validation) the copy goes into its buffer: a fresh array per
   // minibatch, freed whenever the collector gets to it, leaves the C allocator's arenas fragmented
   // and the process tens of MB larger after a run (docs/performance.md, Memory).
-  const hs = ws ? ws.take("elman.hs", (T + 1) * BH, false) : borrowArray((T + 1) * BH);
+  const hs = scratch(ws, "elman.hs", (T + 1) * BH, false);
   hs.set(mem.subarray(hsAt, hsAt + (T + 1) * BH));
-  const cache = new ElmanWasmCache(block, L, hs, !ws);
+  const cache = new ElmanWasmCache(block, L, hs);
   const h = hs.subarray(BH);
   markResident(h, block, base + L.hs + BH * 8);
   blockOfLayer.set(p, block);
@@ -171,13 +168,12 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   return dX;
 }
 
-/** The end of a forward result's use: its block and its copy of the states go back. */
+/** The end of a forward result's use: its block goes back. */
 function finish(cache: ElmanWasmCache, p: Params): void {
   cache.consumed = true;
   consumed(cache);
   wasmKernels()?.arena.release(cache.block);
   if (blockOfLayer.get(p) === cache.block) blockOfLayer.delete(p);
-  if (cache.borrowed) giveBackArray(cache.hs);
 }
 
 function addFrom(target: Float64Array, mem: Float64Array, at: number): void {
