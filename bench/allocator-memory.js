@@ -14,7 +14,9 @@
  *   V8 heap    — the main isolate's heap pages (v8.getHeapStatistics().total_physical_size);
  *   rest       — everything else (V8's code space, the binary's pages, stacks, …).
  *
- * It also prints the main thread's WebAssembly memory when training ran there. Linux only.
+ * It also counts the WebAssembly instances the main thread created (none unless it trained), the
+ * process's threads after the sessions ended (the workers must be gone), and the main thread's
+ * WebAssembly memory when training ran there. Linux only.
  *
  *   node bench/allocator-memory.js [--runs 2] [--root <package dir>] [--json out.json]
  *
@@ -65,13 +67,27 @@ async function settle() {
   }
 }
 
+/** Counts the instances this thread creates; worker threads have a WebAssembly object of their own. */
+function countInstances() {
+  const counter = { instances: 0 };
+  WebAssembly.Instance = new Proxy(WebAssembly.Instance, {
+    construct(target, args) {
+      counter.instances++;
+      return new target(...args);
+    },
+  });
+  return counter;
+}
+
 async function child({ root, threads }) {
+  const counter = countInstances();
   const core = require(path.join(root, 'dist', 'src'));
   const series = Array.from({ length: 2000 }, (_, i) => Math.sin((2 * Math.PI * i) / 50) + 0.05 * Math.sin(i * 1.7));
   const data = core.prepareRun(series, { length: 24, horizon: 1, validationSplit: 0.2, scaling: 'zscore', targetMode: 'last' });
   const backend = core.defaultBackendName();
   await settle();
   const before = residentByKind();
+  const threadsBefore = fs.readdirSync('/proc/self/task').length;
   for (let k = 0; k < SESSIONS; k++) {
     const model = core.Model.create({ inputSize: data.inputSize, layers: [{ hiddenSize: 32, outputSize: 1 }] });
     const session = new core.TrainingSession(model, data.train, data.validation, { epochs: 10, threads, optimizer: 'sgd' });
@@ -84,7 +100,8 @@ async function child({ root, threads }) {
   for (const k of Object.keys(after)) delta[k] = (after[k] - before[k]) / MB;
   let wasmMemory = null;
   if (threads === 'main' && backend === 'wasm') wasmMemory = require(path.join(root, 'dist', 'src', 'wasm', 'module')).wasmKernels().arena.size / 2 ** 20;
-  return { backend, threads, before: before.total / MB, after: after.total / MB, delta, wasmMemory };
+  const threadsAfter = fs.readdirSync('/proc/self/task').length;
+  return { backend, threads, before: before.total / MB, after: after.total / MB, delta, wasmMemory, instances: counter.instances, threadsBefore, threadsAfter };
 }
 
 function runCase(root, backend, threads) {
@@ -128,14 +145,17 @@ async function main() {
         v8: pick('v8'),
         rest: pick('rest'),
         wasmMemory: reports[0].wasmMemory,
+        instances: Math.max(...reports.map((r) => r.instances)),
+        threadsBefore: Math.max(...reports.map((r) => r.threadsBefore)),
+        threadsAfter: Math.max(...reports.map((r) => r.threadsAfter)),
         perRun: reports.map((r) => r.delta.total),
       });
     }
   }
   const f = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
   bench.printTable(
-    ['backend', 'train on', 'RSS before', 'RSS Δ', 'C heap Δ', 'arenas Δ', 'V8 heap Δ', 'rest Δ', 'RSS Δ per run'],
-    results.map((r) => [r.backend, r.threads, r.before.toFixed(1), f(r.rss), f(r.heap), f(r.arenas), f(r.v8), f(r.rest), r.perRun.map(f).join(' ')]),
+    ['backend', 'train on', 'RSS before', 'RSS Δ', 'C heap Δ', 'arenas Δ', 'V8 heap Δ', 'rest Δ', 'RSS Δ per run', 'main-thread instances', 'threads before → after'],
+    results.map((r) => [r.backend, r.threads, r.before.toFixed(1), f(r.rss), f(r.heap), f(r.arenas), f(r.v8), f(r.rest), r.perRun.map(f).join(' '), r.instances, `${r.threadsBefore} → ${r.threadsAfter}`]),
   );
   for (const r of results) if (r.wasmMemory !== null) console.log(`main thread's WebAssembly memory after training there: ${r.wasmMemory.toFixed(2)} MB`);
   for (const threads of ['main', 1, 2]) {
