@@ -17,6 +17,7 @@ const { getCell } = require("../dist/src/cells");
 const { RnnLayer } = require("../dist/src/layer");
 const { Model } = require("../dist/src/model");
 const { Random } = require("../dist/src/random");
+const { Workspace } = require("../dist/src/workspace");
 
 const SAME = 1e-12; // wasm against fast: the same sums, grouped differently
 const REFERENCE = 1e-9;
@@ -145,7 +146,7 @@ describe("wasm backend", function () {
     assert.equal(arena.blocksInUse, before + 1, "forward's block stays for backward");
     backend.backward(layer, fwd, dY, layer.zeros(), {});
     assert.equal(arena.blocksInUse, before, "backward gives back forward's block and the projection's ∂L/∂h");
-    // Its copy of the states went back for reuse too: a second backward of the same result is refused.
+    // A forward result serves one backward: a second backward of the same result is refused.
     assert.throws(() => backend.backward(layer, fwd, dY, layer.zeros(), {}), /backward already ran on this forward result/);
   });
 
@@ -181,6 +182,33 @@ describe("wasm backend", function () {
     fit(12);
     assert.equal(arena.size, size, "no growth once the first minibatches ran");
     assert.ok(arena.blocksInUse <= blocks, `blocks in use ${arena.blocksInUse} (after the first epoch: ${blocks})`);
+  });
+
+  it("with a workspace, every minibatch's state, y and ∂L/∂x are the workspace's arrays again, validation's forwards too, with the same numbers", function () {
+    const layer = randomLayer({ inputSize: 3, hiddenSize: 8, activation: "tanh", outputSize: 2 }, 21);
+    const B = 5, T = 4;
+    const backend = getBackend("wasm");
+    const ws = new Workspace();
+    const arraysOf = (fwd, dx) => ({ y: fwd.y.buffer, state: fwd.state.buffer, dx: dx.buffer });
+    let first = null;
+    for (const seed of [1, 2, 3]) {
+      const { x, s0, dY } = problem(layer, B, T, seed);
+      const want = run(fastBackend, layer, x, B, T, s0, dY, {});
+      // A validation chunk: forward only, its result dropped without a backward.
+      const validation = backend.forward(layer, x, B, T, s0, ws);
+      close(validation.y, want.fwd.y, SAME, `seed ${seed}: validation y`);
+      const fwd = backend.forward(layer, x, B, T, s0, ws);
+      close(fwd.y, want.fwd.y, SAME, `seed ${seed}: y`);
+      close(fwd.state, want.fwd.state, SAME, `seed ${seed}: state`);
+      const grads = layer.zeros();
+      const dx = backend.backward(layer, fwd, dY, grads, {});
+      close(dx, want.dx, SAME, `seed ${seed}: dx`);
+      for (const p of layer.names()) close(grads[p], want.grads[p], SAME, `seed ${seed}: ${p}`);
+      const arrays = arraysOf(fwd, dx);
+      assert.equal(validation.y.buffer, arrays.y, "validation's y is the workspace's array");
+      if (first) for (const k of Object.keys(arrays)) assert.equal(arrays[k], first[k], `${k}: a new array on minibatch ${seed}`);
+      else first = arrays;
+    }
   });
 
   it("a layer too large for the memory limit runs the JavaScript kernels: the same results, no error", function () {

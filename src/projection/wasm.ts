@@ -2,6 +2,7 @@ import { activateInPlace, derivativeFromOutput } from "../activations";
 import type { Params } from "../cells/cell";
 import type { LayerSpec } from "../types";
 import type { ArenaBlock } from "../wasm/arena";
+import { scratch, Workspace } from "../workspace";
 import { Layout, markResident, residentOffset, wasmKernels } from "../wasm/module";
 import { projectionFast } from "./fast";
 import type { ProjectionForward, ProjectionKernel } from ".";
@@ -27,9 +28,9 @@ function reusableDH(n: number): Float64Array {
   return dHArray.length === n ? dHArray : dHArray.subarray(0, n);
 }
 
-function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: number, T: number): ProjectionForward {
+function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: number, T: number, ws: Workspace | null): ProjectionForward {
   const m = wasmKernels();
-  if (!m) return projectionFast.forward(spec, p, h, B, T, null);
+  if (!m) return projectionFast.forward(spec, p, h, B, T, ws);
   const H = spec.hiddenSize;
   const O = spec.outputSize as number;
   const resident = residentOffset(h);
@@ -38,7 +39,7 @@ function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: numbe
   const block = m.arena.alloc(l.bytes, resident?.block ?? null);
   if (!block || (resident && !resident.block.live)) {
     if (block) m.arena.release(block);
-    return projectionFast.forward(spec, p, h, B, T, null);
+    return projectionFast.forward(spec, p, h, B, T, ws);
   }
   const at = block.offset;
   const mem = m.arena.f64;
@@ -48,16 +49,17 @@ function forward(spec: Readonly<LayerSpec>, p: Params, h: Float64Array, B: numbe
   if (!resident) mem.set(h, hAt / 8);
   m.exports.transpose(at + oWT, at + oW, O, H);
   m.exports.projectionForward(at + oWT, at + oB, hAt, at + oZ, B, T, H, O);
-  const y = mem.slice((at + oZ) / 8, (at + oZ) / 8 + B * T * O);
+  const y = scratch(ws, "projection.y", B * T * O, false);
+  y.set(mem.subarray((at + oZ) / 8, (at + oZ) / 8 + B * T * O));
   m.arena.release(block);
   const g = spec.outputActivation ?? "linear";
   if (g !== "linear") for (let r = 0; r < B * T; r++) activateInPlace(g, y, r * O, O);
   return { y, cache: null };
 }
 
-function backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, h: Float64Array, B: number, T: number, dY: Float64Array, grads: Params, dYIsLogit: boolean): Float64Array {
+function backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, h: Float64Array, B: number, T: number, dY: Float64Array, grads: Params, dYIsLogit: boolean, ws: Workspace | null): Float64Array {
   const m = wasmKernels();
-  if (!m) return projectionFast.backward(spec, p, fwd, h, B, T, dY, grads, dYIsLogit, null);
+  if (!m) return projectionFast.backward(spec, p, fwd, h, B, T, dY, grads, dYIsLogit, ws);
   const H = spec.hiddenSize;
   const O = spec.outputSize as number;
   const g = spec.outputActivation ?? "linear";
@@ -72,7 +74,7 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: ProjectionForward, 
   const block = m.arena.alloc(l.bytes, resident?.block ?? null);
   if (!block || (resident && !resident.block.live)) {
     if (block) m.arena.release(block);
-    return projectionFast.backward(spec, p, fwd, h, B, T, dY, grads, dYIsLogit, null);
+    return projectionFast.backward(spec, p, fwd, h, B, T, dY, grads, dYIsLogit, ws);
   }
   const at = block.offset;
   const mem = m.arena.f64;

@@ -108,31 +108,6 @@ export function consumed(owner: object): void {
 }
 
 /**
- * JavaScript arrays a kernel is done with, by length, for its next call of the same shape: a fresh
- * array of a few hundred kilobytes costs many times its copy (the allocator zeroes and maps it, the
- * collector frees it), so the per-minibatch copies out of the module's memory reuse them.
- */
-const spare = new Map<number, Float64Array[]>();
-const SPARES_PER_LENGTH = 4;
-const LENGTHS_KEPT = 16;
-
-/** An array of n numbers, fresh or given back earlier: its contents are undefined, the caller fills it. */
-export function borrowArray(n: number): Float64Array {
-  return spare.get(n)?.pop() ?? new Float64Array(n);
-}
-
-/** Gives an array back for reuse; the caller must hold no reference to it any more. */
-export function giveBackArray(a: Float64Array): void {
-  let list = spare.get(a.length);
-  if (!list) {
-    if (spare.size >= LENGTHS_KEPT) spare.clear();
-    list = [];
-    spare.set(a.length, list);
-  }
-  if (list.length < SPARES_PER_LENGTH) list.push(a);
-}
-
-/**
  * Places arrays one after another in a block: offsets in bytes, counts rounded up to even so that
  * every array starts 16-byte aligned (what v128 loads prefer).
  */

@@ -1,6 +1,7 @@
 import type { ArenaBlock } from "../../wasm/arena";
-import { ACTIVATION_CODE, borrowArray, consumed, giveBackArray, Layout, markResident, releaseWithOwner, residentOffset, WasmKernels, wasmKernels, wasmUnavailableReason } from "../../wasm/module";
+import { ACTIVATION_CODE, consumed, Layout, markResident, releaseWithOwner, residentOffset, WasmKernels, wasmKernels, wasmUnavailableReason } from "../../wasm/module";
 import type { LayerSpec } from "../../types";
+import { scratch, Workspace } from "../../workspace";
 import { CellBackwardOptions, CellForward, CellKernel, Params, WindowRunner } from "../cell";
 import { elmanFast } from "./fast";
 
@@ -45,9 +46,8 @@ class ForwardLayout {
 
 /**
  * What forward leaves for backward. `hs` is the JavaScript copy (T+1)×B×H, slot 0 = h_0: `h` of the
- * forward result, and what backward stages again if forward's block was released. Backward gives
- * it back for reuse (it is done with it, and so is the layer backend that called it): a forward
- * result serves one backward.
+ * forward result, and what backward stages again if forward's block was released. A forward result
+ * serves one backward.
  */
 class ElmanWasmCache {
   consumed = false;
@@ -81,14 +81,14 @@ function stage(m: WasmKernels, L: ForwardLayout, base: number, p: Params, x: Arr
   e.toTimeMajor(base + L.xt, base + L.xb, L.B, L.T, L.I);
 }
 
-function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: number, T: number, h0: Float64Array | null): CellForward {
+function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: number, T: number, h0: Float64Array | null, ws: Workspace | null): CellForward {
   const m = kernels();
   const I = spec.inputSize, H = spec.hiddenSize, BH = B * H;
   const previous = blockOfLayer.get(p);
   if (previous) m.arena.release(previous);
   const L = new ForwardLayout(B, T, I, H);
   const block = m.arena.alloc(L.bytes);
-  if (!block) return elmanFast.forward(spec, p, x, B, T, h0, null);
+  if (!block) return elmanFast.forward(spec, p, x, B, T, h0, ws);
   const base = block.offset;
   stage(m, L, base, p, x);
   const hsAt = (base + L.hs) / 8;
@@ -96,21 +96,25 @@ function forward(spec: Readonly<LayerSpec>, p: Params, x: Float64Array, B: numbe
   if (h0) mem.set(h0, hsAt);
   else mem.fill(0, hsAt, hsAt + BH);
   m.exports.elmanForward(base + L.wxT, base + L.whT, base + L.bias, base + L.xt, base + L.hs, B, T, I, H, ACTIVATION_CODE[spec.activation] ?? 3);
-  const hs = borrowArray((T + 1) * BH);
+  // With a workspace (training, validation) the copy goes into its buffer: a fresh array per
+  // minibatch, freed whenever the collector gets to it, leaves the C allocator's arenas fragmented
+  // and the process tens of MB larger after a run (docs/performance.md, Memory).
+  const hs = scratch(ws, "elman.hs", (T + 1) * BH, false);
   hs.set(mem.subarray(hsAt, hsAt + (T + 1) * BH));
   const cache = new ElmanWasmCache(block, L, hs);
   const h = hs.subarray(BH);
   markResident(h, block, base + L.hs + BH * 8);
   blockOfLayer.set(p, block);
   releaseWithOwner(cache, block);
-  return { B, T, h, state: hs.slice(T * BH), cache };
+  // A state kept by the caller (no workspace) must not hold the whole history alive.
+  return { B, T, h, state: ws ? hs.subarray(T * BH) : hs.slice(T * BH), cache };
 }
 
-function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions): Float64Array | null {
+function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Float64Array, dH: Float64Array, grads: Params, options: CellBackwardOptions, ws: Workspace | null): Float64Array | null {
   const cache = fwd.cache;
   const m = wasmKernels();
   // Forward ran the JavaScript kernel (the layer did not fit): so does backward.
-  if (!(cache instanceof ElmanWasmCache) || !m) return elmanFast.backward(spec, p, fwd, x, dH, grads, options, null);
+  if (!(cache instanceof ElmanWasmCache) || !m) return elmanFast.backward(spec, p, fwd, x, dH, grads, options, ws);
   if (cache.consumed) throw new Error("wasm backend: backward already ran on this forward result (run forward again)");
   const { B, T } = fwd;
   const I = spec.inputSize, H = spec.hiddenSize, BH = B * H;
@@ -123,24 +127,24 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   const oNext = s.place(BH), oGwx = s.place(H * I), oGwh = s.place(H * H), oGb = s.place(H), oDX = s.place(needDX ? B * T * I : 0), oNorms = s.place(T);
 
   let block: ArenaBlock | null = cache.block.live ? cache.block : null;
-  const scratch = m.arena.alloc(s.bytes, block, dHResident?.block ?? null);
-  if (scratch && !block) {
+  const work = m.arena.alloc(s.bytes, block, dHResident?.block ?? null);
+  if (work && !block) {
     // Forward's block is gone: stage its data again, from the copies kept.
-    block = m.arena.alloc(L.bytes, scratch, dHResident?.block ?? null);
+    block = m.arena.alloc(L.bytes, work, dHResident?.block ?? null);
     if (block) {
       stage(m, L, block.offset, p, x);
       m.arena.f64.set(cache.hs, (block.offset + L.hs) / 8);
     }
   }
   const dHLive = dHResident && dHResident.block.live ? dHResident : null;
-  if (!scratch || !block || (dHResident && !dHLive)) {
-    if (scratch) m.arena.release(scratch);
+  if (!work || !block || (dHResident && !dHLive)) {
+    if (work) m.arena.release(work);
     if (block) m.arena.release(block);
-    const dX = elmanFast.backward(spec, p, { B, T, h: fwd.h, state: fwd.state, cache: { hs: cache.hs } }, x, dH, grads, options, null);
+    const dX = elmanFast.backward(spec, p, { B, T, h: fwd.h, state: fwd.state, cache: { hs: cache.hs } }, x, dH, grads, options, ws);
     finish(cache, p);
     return dX;
   }
-  const base = block.offset, sb = scratch.offset;
+  const base = block.offset, sb = work.offset;
   const mem = m.arena.f64;
   const dHAt = dHLive ? dHLive.offset : sb + oDH;
   if (!dHLive) mem.set(dH, dHAt / 8);
@@ -151,8 +155,12 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   addFrom(grads.W_hh, mem, (sb + oGwh) / 8);
   addFrom(grads.b_h, mem, (sb + oGb) / 8);
   if (options.dhNormSq) addFrom(options.dhNormSq, mem, (sb + oNorms) / 8);
-  const dX = needDX ? mem.slice((sb + oDX) / 8, (sb + oDX) / 8 + B * T * I) : null;
-  m.arena.release(scratch);
+  let dX: Float64Array | null = null;
+  if (needDX) {
+    dX = scratch(ws, "elman.dX", B * T * I, false);
+    dX.set(mem.subarray((sb + oDX) / 8, (sb + oDX) / 8 + B * T * I));
+  }
+  m.arena.release(work);
   // Backward ends the use of forward's block and of ∂L/∂h's copy (which it overwrote with da_t).
   m.arena.release(block);
   if (dHLive) m.arena.release(dHLive.block);
@@ -160,13 +168,12 @@ function backward(spec: Readonly<LayerSpec>, p: Params, fwd: CellForward, x: Flo
   return dX;
 }
 
-/** The end of a forward result's use: its block and its copy of the states go back. */
+/** The end of a forward result's use: its block goes back. */
 function finish(cache: ElmanWasmCache, p: Params): void {
   cache.consumed = true;
   consumed(cache);
   wasmKernels()?.arena.release(cache.block);
   if (blockOfLayer.get(p) === cache.block) blockOfLayer.delete(p);
-  giveBackArray(cache.hs);
 }
 
 function addFrom(target: Float64Array, mem: Float64Array, at: number): void {
