@@ -21,7 +21,7 @@ export interface KernelExports {
   elmanForward(wxT: number, whT: number, biasAt: number, xt: number, hs: number, B: number, T: number, I: number, H: number, act: number): void;
   elmanBackward(wx: number, wh: number, hs: number, xt: number, dH: number, dhNext: number, gwx: number, gwh: number, gb: number, dX: number, norms: number,
     B: number, T: number, I: number, H: number, act: number, truncate: number, wantNorms: number, needDX: number): void;
-  lstmForward(wxT: number, whT: number, bias: number, xt: number, hs: number, cs: number, gates: number, phiC: number,
+  lstmForward(wxT: number, whT: number, biasAt: number, xt: number, hs: number, cs: number, gates: number, phiC: number,
     B: number, T: number, I: number, H: number, act: number, gateAct: number): void;
   lstmBackward(wx: number, wh: number, hs: number, cs: number, gates: number, phiC: number, xt: number, dH: number, dA: number,
     dhNext: number, dcNext: number, dcAt: number, gwx: number, gwh: number, gb: number, dX: number, norms: number,
