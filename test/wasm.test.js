@@ -71,6 +71,17 @@ function problem(layer, B, T, seed) {
   };
 }
 
+/** The gated cells' forms: LSTM, GRU with the reset before and after the product, each gate activation. */
+const FORMS = [
+  { cell: "lstm" },
+  { cell: "lstm", recurrentActivation: "hardSigmoid" },
+  { cell: "gru" },
+  { cell: "gru", recurrentActivation: "hardSigmoid" },
+  { cell: "gru", resetAfter: true },
+  { cell: "gru", resetAfter: true, recurrentActivation: "hardSigmoid" },
+];
+const formLabel = (f) => [f.cell, f.resetAfter ? "reset after" : f.cell === "gru" ? "reset before" : "", f.recurrentActivation ?? "sigmoid"].filter(Boolean).join(", ");
+
 describe("wasm backend", function () {
   before(function () {
     if (!wasmAvailable()) this.skip();
@@ -260,23 +271,29 @@ describe("wasm backend: the forecaster's window runner", function () {
     if (!wasmAvailable()) this.skip();
   });
 
-  it("equals the JavaScript step by step to 1e-13, stacked with a projection between layers, and reads the weights live", function () {
-    const { Forecaster } = require("../dist/src/inference");
-    const model = Model.create({ inputSize: 2, seed: 4, layers: [{ hiddenSize: 9, activation: "tanh", outputSize: 3 }, { hiddenSize: 5, activation: "relu" }, { hiddenSize: 6, activation: "sigmoid", outputSize: 2 }] });
-    const rng = new Random(8);
-    for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.7));
-    const windowed = new Forecaster(model, "wasm");
-    const stepped = new Forecaster(model, "fast");
-    for (const T of [1, 7, 30]) {
-      const x = randomArray(T * 2, rng);
-      close(windowed.run(x, T), stepped.run(x, T), 1e-13, `T ${T}`);
-      close(windowed.run(Array.from(x), T), stepped.run(x, T), 1e-13, `T ${T}, a plain array`);
-    }
-    model.layers[0].params.W_hh[3] += 0.5;
-    const x = randomArray(10 * 2, rng);
-    const after = Float64Array.from(stepped.run(x, 10));
-    close(windowed.run(x, 10), after, 1e-13, "after a weight changed");
-  });
+  // Elman alone, then each gated form stacked around an Elman layer.
+  for (const form of [null, ...FORMS]) {
+    const label = form ? formLabel(form) : "elman";
+    it(`equals the JavaScript step by step to 1e-13, stacked with a projection between layers, and reads the weights live (${label})`, function () {
+      const { Forecaster } = require("../dist/src/inference");
+      const outer = form ?? {};
+      const model = Model.create({ inputSize: 2, seed: 4, layers: [{ ...outer, hiddenSize: 9, activation: "tanh", outputSize: 3 }, { hiddenSize: 5, activation: "relu" }, { ...outer, hiddenSize: 6, activation: "sigmoid", outputSize: 2 }] });
+      const rng = new Random(8);
+      for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.7));
+      const windowed = new Forecaster(model, "wasm");
+      const stepped = new Forecaster(model, "fast");
+      for (const T of [1, 7, 30]) {
+        const x = randomArray(T * 2, rng);
+        close(windowed.run(x, T), stepped.run(x, T), 1e-13, `T ${T}`);
+        close(windowed.run(Array.from(x), T), stepped.run(x, T), 1e-13, `T ${T}, a plain array`);
+      }
+      // Every cell's second parameter is its recurrent matrix.
+      model.layers[0].list()[1][3] += 0.5;
+      const x = randomArray(10 * 2, rng);
+      const after = Float64Array.from(stepped.run(x, 10));
+      close(windowed.run(x, 10), after, 1e-13, "after a weight changed");
+    });
+  }
 
   it("steps in JavaScript when its memory is refused, with the same numbers", function () {
     const { Forecaster } = require("../dist/src/inference");
@@ -301,15 +318,6 @@ describe("wasm backend: the gated cells (LSTM, GRU in both reset forms)", functi
     if (!wasmAvailable()) this.skip();
   });
 
-  const FORMS = [
-    { cell: "lstm" },
-    { cell: "lstm", recurrentActivation: "hardSigmoid" },
-    { cell: "gru" },
-    { cell: "gru", recurrentActivation: "hardSigmoid" },
-    { cell: "gru", resetAfter: true },
-    { cell: "gru", resetAfter: true, recurrentActivation: "hardSigmoid" },
-  ];
-  const formLabel = (f) => [f.cell, f.resetAfter ? "reset after" : f.cell === "gru" ? "reset before" : "", f.recurrentActivation ?? "sigmoid"].filter(Boolean).join(", ");
 
   /**
    * A problem whose ∂L/∂y has masked rows and steps (zeros, what a null target gives: the fast
@@ -452,26 +460,6 @@ describe("wasm backend: the gated cells (LSTM, GRU in both reset forms)", functi
       const r = trained("reference");
       assert.ok(Math.abs(w.loss - r.loss) <= REFERENCE, `${formLabel(form)}: epoch loss ${w.loss} vs ${r.loss}`);
       w.weights.forEach((v, i) => close(v, r.weights[i], REFERENCE, `${formLabel(form)}: parameter ${i}`));
-    }
-  });
-
-  it("the forecaster's window runners equal the JavaScript steps to 1e-13, stacked with Elman, and read the weights live", function () {
-    const { Forecaster } = require("../dist/src/inference");
-    for (const form of FORMS) {
-      const model = Model.create({ inputSize: 2, seed: 4, layers: [{ ...form, hiddenSize: 9, activation: "tanh", outputSize: 3 }, { hiddenSize: 5, activation: "relu" }, { ...form, hiddenSize: 6, activation: "sigmoid", outputSize: 2 }] });
-      const rng = new Random(8);
-      for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.7));
-      const windowed = new Forecaster(model, "wasm");
-      const stepped = new Forecaster(model, "fast");
-      for (const T of [1, 7, 30]) {
-        const x = randomArray(T * 2, rng);
-        close(windowed.run(x, T), stepped.run(x, T), 1e-13, `${formLabel(form)}, T ${T}`);
-        close(windowed.run(Array.from(x), T), stepped.run(x, T), 1e-13, `${formLabel(form)}, T ${T}, a plain array`);
-      }
-      model.layers[0].params.W_h[3] += 0.5;
-      const x = randomArray(10 * 2, rng);
-      const after = Float64Array.from(stepped.run(x, 10));
-      close(windowed.run(x, 10), after, 1e-13, `${formLabel(form)}: after a weight changed`);
     }
   });
 });
