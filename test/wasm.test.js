@@ -179,19 +179,22 @@ describe("wasm backend", function () {
     close(dx, want.dx, SAME, "dx");
   });
 
-  it("trains in bounded memory: 60 minibatches of fit leave the memory as 5 did", function () {
+  it("trains in bounded memory: 60 minibatches of fit leave the memory as 5 did (Elman, LSTM, GRU in both forms)", function () {
     const { arena } = wasmKernels();
-    const model = Model.create({ inputSize: 1, seed: 2, layers: [{ hiddenSize: 16, activation: "tanh" }, { hiddenSize: 8, activation: "tanh", outputSize: 1 }] });
-    const rng = new Random(5);
-    const inputs = Array.from({ length: 40 }, () => Array.from({ length: 12 }, () => [rng.uniform(-1, 1)]));
-    const targets = inputs.map((row) => row.map((s) => [s[0] * 0.5]));
-    const fit = (epochs) => model.fit({ inputs, targets }, { epochs, batchSize: 8, backend: "wasm", shuffle: false });
-    fit(1);
-    const size = arena.size;
-    const blocks = arena.blocksInUse;
-    fit(12);
-    assert.equal(arena.size, size, "no growth once the first minibatches ran");
-    assert.ok(arena.blocksInUse <= blocks, `blocks in use ${arena.blocksInUse} (after the first epoch: ${blocks})`);
+    for (const form of [{}, ...FORMS.filter((f) => !f.recurrentActivation)]) {
+      const model = Model.create({ inputSize: 1, seed: 2, layers: [{ ...form, hiddenSize: 16, activation: "tanh" }, { ...form, hiddenSize: 8, activation: "tanh", outputSize: 1 }] });
+      const rng = new Random(5);
+      const inputs = Array.from({ length: 40 }, () => Array.from({ length: 12 }, () => [rng.uniform(-1, 1)]));
+      const targets = inputs.map((row) => row.map((s) => [s[0] * 0.5]));
+      const fit = (epochs) => model.fit({ inputs, targets }, { epochs, batchSize: 8, backend: "wasm", shuffle: false });
+      fit(1);
+      const size = arena.size;
+      const blocks = arena.blocksInUse;
+      fit(12);
+      const what = form.cell ? formLabel(form) : "elman";
+      assert.equal(arena.size, size, `${what}: no growth once the first minibatches ran`);
+      assert.ok(arena.blocksInUse <= blocks, `${what}: blocks in use ${arena.blocksInUse} (after the first epoch: ${blocks})`);
+    }
   });
 
   it("a layer too large for the memory limit runs the JavaScript kernels: the same results, no error", function () {
@@ -424,23 +427,6 @@ describe("wasm backend: the gated cells (LSTM, GRU in both reset forms)", functi
       }
     } finally {
       setWasmMemoryLimit(limit);
-    }
-  });
-
-  it("train in bounded memory: 12 more epochs of fit leave the memory as the first did", function () {
-    const { arena } = wasmKernels();
-    for (const form of FORMS.filter((f) => !f.recurrentActivation)) {
-      const model = Model.create({ inputSize: 1, seed: 2, layers: [{ ...form, hiddenSize: 12, activation: "tanh" }, { ...form, hiddenSize: 6, activation: "tanh", outputSize: 1 }] });
-      const rng = new Random(5);
-      const inputs = Array.from({ length: 40 }, () => Array.from({ length: 10 }, () => [rng.uniform(-1, 1)]));
-      const targets = inputs.map((row) => row.map((s) => [s[0] * 0.5]));
-      const fit = (epochs) => model.fit({ inputs, targets }, { epochs, batchSize: 8, backend: "wasm", shuffle: false });
-      fit(1);
-      const size = arena.size;
-      const blocks = arena.blocksInUse;
-      fit(12);
-      assert.equal(arena.size, size, `${formLabel(form)}: no growth once the first minibatches ran`);
-      assert.ok(arena.blocksInUse <= blocks, `${formLabel(form)}: blocks in use ${arena.blocksInUse} (after the first epoch: ${blocks})`);
     }
   });
 
