@@ -171,6 +171,8 @@ async function main() {
     cellTimes.map(([cell, s]) => [cell, s.runs, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), ratio(s.median, oursMs)]),
   );
   console.log('');
+  const gated = oursWasm ? await gatedOnWasm(data) : null;
+  if (gated && !gated.ok) process.exitCode = 1;
 
   // --- Inference ---------------------------------------------------------------------------
   console.log('## inference: forecast of one window of 24 (µs per call)');
@@ -212,10 +214,59 @@ async function main() {
     training: trainRows.map((m) => ({ name: m.name, ...epochTimes.get(m) })),
     inference: inferRaw,
     cells: cellTimes.map(([cell, s]) => ({ cell, ...s })),
+    gatedOnWasm: gated && gated.rows,
     bigger: big.rows,
     copies,
   });
   if (!big.ok) process.exitCode = 1;
+}
+
+/**
+ * The gated cells on the wasm backend against the fast one: the same task and the same seeded
+ * weights for both backends of a cell, checked to agree after the first epoch (loss before, epoch
+ * loss, every weight) before the clock starts; then epochs and one-window forecasts (the wasm
+ * window runner against stepping in JavaScript), the two backends' runs alternating.
+ */
+async function gatedOnWasm(data) {
+  console.log('## gated cells: wasm backend against fast (same task, same seeded weights per cell)');
+  let ok = true;
+  const rows = [];
+  const table = [];
+  for (const cell of ['lstm', 'gru']) {
+    const fast = bench.createOurs(data, null, { cell, backend: 'fast' });
+    const wasm = bench.createOurs(data, null, { cell, backend: 'wasm' });
+    const [f, w] = [fast, wasm].map((m) => ({ initial: m.initialLoss(), loss: m.epoch(), weights: m.model.parameters() }));
+    const dW = Math.max(...f.weights.map((v, i) => bench.maxAbsDiff(v, w.weights[i])));
+    const dLoss = Math.max(Math.abs(f.initial - w.initial), Math.abs(f.loss - w.loss));
+    const agree = dW <= TOLERANCE && dLoss <= TOLERANCE;
+    ok = ok && agree;
+    console.log(`${cell}: first epoch, |Δloss| ${dLoss.toExponential(1)}, max |Δw| ${dW.toExponential(1)} (≤ ${TOLERANCE}: ${agree ? 'ok' : 'FAIL'})`);
+    const epochs = { fast: [], wasm: [] };
+    const forecasts = { fast: [], wasm: [] };
+    // One epoch and one forecast round of each in turn, so that the machine's drift hits both alike.
+    for (let i = 0; i < RUNS.warmup + RUNS.runs; i++) {
+      for (const [name, m] of [['fast', fast], ['wasm', wasm]]) {
+        const e = await bench.timeRuns(m.epoch, { warmup: 0, runs: 1 });
+        const c = await bench.timeCalls(m.predictOne, { reps: INFERENCE.reps, rounds: 1, warmup: i === 0 ? 1 : 0 });
+        if (i >= RUNS.warmup) {
+          epochs[name].push(e.median);
+          forecasts[name].push(c.median);
+        }
+      }
+    }
+    const s = { fast: bench.summary(epochs.fast), wasm: bench.summary(epochs.wasm) };
+    const c = { fast: bench.summary(forecasts.fast), wasm: bench.summary(forecasts.wasm) };
+    rows.push({ cell, epochMs: s, forecastUs: c });
+    for (const name of ['fast', 'wasm']) {
+      table.push([`${cell}, ${name}`, `${RUNS.runs} (+${RUNS.warmup} warm-up)`, bench.fmt(s[name].min), bench.fmt(s[name].median), bench.fmt(s[name].max), Math.round((data.N * 1000) / s[name].median),
+        ratio(s[name].median, s.fast.median), bench.fmt(c[name].median), ratio(c[name].median, c.fast.median)]);
+    }
+  }
+  bench.printTable(['cell, backend', 'epochs', 'min ms', 'median ms', 'max ms', 'windows/s', 'epoch ÷ fast', 'forecast µs (median)', 'forecast ÷ fast'], table);
+  console.log(`÷ fast: the median divided by the same cell's fast-backend median from this run (below 1: wasm is faster). Forecast: Forecaster.run on one window, ${INFERENCE.reps} calls per round,`);
+  console.log('one round after each epoch; fast steps in JavaScript, wasm runs the window through the cell\'s window runner.');
+  console.log('');
+  return { ok, rows };
 }
 
 /** The bigger model: epochs of both backends and of the C version, after the same agreement check. */

@@ -9,7 +9,8 @@ const path = require("node:path");
 const { CELL_NAMES, getCell } = require("../dist/src/cells");
 const { getBackend } = require("../dist/src/backends");
 const { fastBackend } = require("../dist/src/backends/fast");
-const { wasmAvailable } = require("../dist/src/wasm/module");
+const { wasmAvailable, wasmKernels } = require("../dist/src/wasm/module");
+const { RECURRENT_ACTIVATIONS } = require("../dist/src/types");
 const { referenceBackend } = require("../dist/src/backends/reference");
 const { RnnLayer } = require("../dist/src/layer");
 const { Model } = require("../dist/src/model");
@@ -52,8 +53,9 @@ function dot(a, b) {
 }
 
 /** L = Σ c ⊙ y (so ∂L/∂y = c) plus Σ d ⊙ state (so the carried state's gradient path is used too). */
-function run(backend, layer, x, B, T, s0, c, options = {}) {
+function run(backend, layer, x, B, T, s0, c, options = {}, afterForward = () => {}) {
   const fwd = backend.forward(layer, x, B, T, s0);
+  afterForward();
   const grads = layer.zeros();
   const dhNormSq = new Float64Array(T);
   const dx = backend.backward(layer, fwd, c, grads, { ...options, dhNormSq });
@@ -109,7 +111,11 @@ for (const { name, variant, label } of CELL_NAMES.flatMap((n) => formsOf(getCell
             const x = randomArray(B * T * s.inputSize, rng);
             const s0 = randomArray(B * layer.stateSize, rng, 0.5);
             const c = randomArray(B * T * layer.outputSize, rng);
-            const f = run(backend, layer, x, B, T, s0, c, { truncate });
+            const blocks = backendName === "wasm" ? wasmKernels().arena.blocksInUse : 0;
+            const f = run(backend, layer, x, B, T, s0, c, { truncate }, () => {
+              // A cell's own wasm kernel keeps forward's block in the module's memory for backward.
+              if (backendName === "wasm") assert.equal(wasmKernels().arena.blocksInUse, blocks + 1, "the cell's wasm kernel ran (not the fast one)");
+            });
             const r = run(referenceBackend, layer, x, B, T, s0, c, { truncate });
             close(f.fwd.y, r.fwd.y, BACKEND_TOLERANCE, "y");
             close(f.fwd.state, r.fwd.state, BACKEND_TOLERANCE, "state");
@@ -120,6 +126,38 @@ for (const { name, variant, label } of CELL_NAMES.flatMap((n) => formsOf(getCell
         }
       }
     }
+
+    it("has a wasm kernel of its own (the wasm backend runs no cell on its fast kernel)", function () {
+      assert.ok(cell.extraKernels?.includes("wasm"), `${name} lists "wasm" in extraKernels`);
+      assert.notEqual(cell.kernel("wasm"), cell.kernel("fast"));
+    });
+
+    it("wasm = reference to 1e-9 in every hidden and gate activation the cell allows (masked ∂L/∂y rows and steps, no ∂L/∂x asked)", function () {
+      if (!wasmAvailable()) this.skip();
+      const gateActivations = cell.fileKeys.includes("recurrentActivation") ? RECURRENT_ACTIVATIONS : [undefined];
+      for (const hidden of cell.activations) {
+        for (const gate of gateActivations) {
+          const s = spec({ activation: hidden, ...(gate ? { recurrentActivation: gate } : {}) });
+          const layer = randomLayer(s, 41, 1.2);
+          const B = 5, T = 5;
+          const rng = new Random(6);
+          const x = randomArray(B * T * s.inputSize, rng, 2);
+          const s0 = randomArray(B * layer.stateSize, rng, 0.5);
+          const c = randomArray(B * T * layer.outputSize, rng);
+          // What null targets give: row 2 without any, step 1 of every row without one.
+          for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) if (b === 2 || t === 1) c.fill(0, (b * T + t) * layer.outputSize, (b * T + t + 1) * layer.outputSize);
+          const options = { truncate: 3, needInputGrad: false };
+          const w = run(getBackend("wasm"), layer, x, B, T, s0, c, options);
+          const r = run(referenceBackend, layer, x, B, T, s0, c, options);
+          const what = `${hidden}${gate ? `, gates ${gate}` : ""}`;
+          close(w.fwd.y, r.fwd.y, BACKEND_TOLERANCE, `${what}: y`);
+          close(w.fwd.state, r.fwd.state, BACKEND_TOLERANCE, `${what}: state`);
+          for (const p of layer.names()) close(w.grads[p], r.grads[p], BACKEND_TOLERANCE, `${what}: ${p}`);
+          close(w.dhNormSq, r.dhNormSq, BACKEND_TOLERANCE, `${what}: dhNormSq`);
+          assert.equal(w.dx, null, "no ∂L/∂x when not asked");
+        }
+      }
+    });
 
     it("reference gradients of every parameter and of x equal central finite differences (1e-6 relative)", function () {
       const s = spec();

@@ -72,6 +72,17 @@ function problem(layer, B, T, seed) {
   };
 }
 
+/** The gated cells' forms: LSTM, GRU with the reset before and after the product, each gate activation. */
+const FORMS = [
+  { cell: "lstm" },
+  { cell: "lstm", recurrentActivation: "hardSigmoid" },
+  { cell: "gru" },
+  { cell: "gru", recurrentActivation: "hardSigmoid" },
+  { cell: "gru", resetAfter: true },
+  { cell: "gru", resetAfter: true, recurrentActivation: "hardSigmoid" },
+];
+const formLabel = (f) => [f.cell, f.resetAfter ? "reset after" : f.cell === "gru" ? "reset before" : "", f.recurrentActivation ?? "sigmoid"].filter(Boolean).join(", ");
+
 describe("wasm backend", function () {
   before(function () {
     if (!wasmAvailable()) this.skip();
@@ -169,19 +180,22 @@ describe("wasm backend", function () {
     close(dx, want.dx, SAME, "dx");
   });
 
-  it("trains in bounded memory: 60 minibatches of fit leave the memory as 5 did", function () {
+  it("trains in bounded memory: 60 minibatches of fit leave the memory as 5 did (Elman, LSTM, GRU in both forms)", function () {
     const { arena } = wasmKernels();
-    const model = Model.create({ inputSize: 1, seed: 2, layers: [{ hiddenSize: 16, activation: "tanh" }, { hiddenSize: 8, activation: "tanh", outputSize: 1 }] });
-    const rng = new Random(5);
-    const inputs = Array.from({ length: 40 }, () => Array.from({ length: 12 }, () => [rng.uniform(-1, 1)]));
-    const targets = inputs.map((row) => row.map((s) => [s[0] * 0.5]));
-    const fit = (epochs) => model.fit({ inputs, targets }, { epochs, batchSize: 8, backend: "wasm", shuffle: false });
-    fit(1);
-    const size = arena.size;
-    const blocks = arena.blocksInUse;
-    fit(12);
-    assert.equal(arena.size, size, "no growth once the first minibatches ran");
-    assert.ok(arena.blocksInUse <= blocks, `blocks in use ${arena.blocksInUse} (after the first epoch: ${blocks})`);
+    for (const form of [{}, ...FORMS.filter((f) => !f.recurrentActivation)]) {
+      const model = Model.create({ inputSize: 1, seed: 2, layers: [{ ...form, hiddenSize: 16, activation: "tanh" }, { ...form, hiddenSize: 8, activation: "tanh", outputSize: 1 }] });
+      const rng = new Random(5);
+      const inputs = Array.from({ length: 40 }, () => Array.from({ length: 12 }, () => [rng.uniform(-1, 1)]));
+      const targets = inputs.map((row) => row.map((s) => [s[0] * 0.5]));
+      const fit = (epochs) => model.fit({ inputs, targets }, { epochs, batchSize: 8, backend: "wasm", shuffle: false });
+      fit(1);
+      const size = arena.size;
+      const blocks = arena.blocksInUse;
+      fit(12);
+      const what = form.cell ? formLabel(form) : "elman";
+      assert.equal(arena.size, size, `${what}: no growth once the first minibatches ran`);
+      assert.ok(arena.blocksInUse <= blocks, `${what}: blocks in use ${arena.blocksInUse} (after the first epoch: ${blocks})`);
+    }
   });
 
   it("with a workspace, every minibatch's state, y and ∂L/∂x are the workspace's arrays again, validation's forwards too, with the same numbers", function () {
@@ -288,23 +302,29 @@ describe("wasm backend: the forecaster's window runner", function () {
     if (!wasmAvailable()) this.skip();
   });
 
-  it("equals the JavaScript step by step to 1e-13, stacked with a projection between layers, and reads the weights live", function () {
-    const { Forecaster } = require("../dist/src/inference");
-    const model = Model.create({ inputSize: 2, seed: 4, layers: [{ hiddenSize: 9, activation: "tanh", outputSize: 3 }, { hiddenSize: 5, activation: "relu" }, { hiddenSize: 6, activation: "sigmoid", outputSize: 2 }] });
-    const rng = new Random(8);
-    for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.7));
-    const windowed = new Forecaster(model, "wasm");
-    const stepped = new Forecaster(model, "fast");
-    for (const T of [1, 7, 30]) {
-      const x = randomArray(T * 2, rng);
-      close(windowed.run(x, T), stepped.run(x, T), 1e-13, `T ${T}`);
-      close(windowed.run(Array.from(x), T), stepped.run(x, T), 1e-13, `T ${T}, a plain array`);
-    }
-    model.layers[0].params.W_hh[3] += 0.5;
-    const x = randomArray(10 * 2, rng);
-    const after = Float64Array.from(stepped.run(x, 10));
-    close(windowed.run(x, 10), after, 1e-13, "after a weight changed");
-  });
+  // Elman alone, then each gated form stacked around an Elman layer.
+  for (const form of [null, ...FORMS]) {
+    const label = form ? formLabel(form) : "elman";
+    it(`equals the JavaScript step by step to 1e-13, stacked with a projection between layers, and reads the weights live (${label})`, function () {
+      const { Forecaster } = require("../dist/src/inference");
+      const outer = form ?? {};
+      const model = Model.create({ inputSize: 2, seed: 4, layers: [{ ...outer, hiddenSize: 9, activation: "tanh", outputSize: 3 }, { hiddenSize: 5, activation: "relu" }, { ...outer, hiddenSize: 6, activation: "sigmoid", outputSize: 2 }] });
+      const rng = new Random(8);
+      for (const w of model.parameters()) w.set(randomArray(w.length, rng, 0.7));
+      const windowed = new Forecaster(model, "wasm");
+      const stepped = new Forecaster(model, "fast");
+      for (const T of [1, 7, 30]) {
+        const x = randomArray(T * 2, rng);
+        close(windowed.run(x, T), stepped.run(x, T), 1e-13, `T ${T}`);
+        close(windowed.run(Array.from(x), T), stepped.run(x, T), 1e-13, `T ${T}, a plain array`);
+      }
+      // Every cell's second parameter is its recurrent matrix.
+      model.layers[0].list()[1][3] += 0.5;
+      const x = randomArray(10 * 2, rng);
+      const after = Float64Array.from(stepped.run(x, 10));
+      close(windowed.run(x, 10), after, 1e-13, "after a weight changed");
+    });
+  }
 
   it("steps in JavaScript when its memory is refused, with the same numbers", function () {
     const { Forecaster } = require("../dist/src/inference");
@@ -320,6 +340,140 @@ describe("wasm backend: the forecaster's window runner", function () {
       assert.deepEqual(windowed.run(x, T), stepped.run(x, T));
     } finally {
       setWasmMemoryLimit(limit);
+    }
+  });
+});
+
+describe("wasm backend: the gated cells (LSTM, GRU in both reset forms)", function () {
+  before(function () {
+    if (!wasmAvailable()) this.skip();
+  });
+
+
+  /**
+   * A problem whose ∂L/∂y has masked rows and steps (zeros, what a null target gives: the fast
+   * kernels skip that work, the wasm ones do not), and inputs large enough that hardSigmoid gates
+   * clip on both sides.
+   */
+  function maskedProblem(layer, B, T, seed) {
+    const rng = new Random(seed);
+    const O = layer.outputSize;
+    const dY = randomArray(B * T * O, rng);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        // Row 1 has no target at all, every row none at step 0, and every third entry is masked.
+        if (b === 1 || t === 0) dY.fill(0, (b * T + t) * O, (b * T + t + 1) * O);
+        else if ((b + t) % 3 === 0) dY[(b * T + t) * O] = 0;
+      }
+    }
+    return { x: randomArray(B * T * layer.inputSize, rng, 2.5), s0: randomArray(B * layer.stateSize, rng, 0.8), dY };
+  }
+
+  // The loops' tiles and remainders: H and B below, at and above multiples of 4; every hidden activation.
+  const SHAPES = [
+    { H: 1, B: 1, I: 1, T: 1, O: 1, activation: "tanh", truncate: 0 },
+    { H: 4, B: 4, I: 2, T: 5, O: 2, activation: "relu", truncate: 0 },
+    { H: 5, B: 3, I: 3, T: 6, O: undefined, activation: "sigmoid", truncate: 2 },
+    { H: 9, B: 6, I: 1, T: 4, O: 3, activation: "linear", truncate: 3 },
+    { H: 6, B: 9, I: 4, T: 7, O: 1, activation: "tanh", truncate: 2 },
+  ];
+  for (const form of FORMS) {
+    for (const c of SHAPES) {
+      const label = `${formLabel(form)}; H ${c.H}, B ${c.B}, I ${c.I}, T ${c.T}, ${c.activation}, ${c.O ? `projection ${c.O}` : "no projection"}, truncate ${c.truncate}`;
+      it(`equals the fast backend to 1e-12 with masked targets (${label}; carried state and zeros, with and without ∂L/∂x)`, function () {
+        const spec = { ...form, inputSize: c.I, hiddenSize: c.H, activation: c.activation, ...(c.O ? { outputSize: c.O } : {}) };
+        const layer = randomLayer(spec, c.H * 17 + c.B);
+        const { x, s0, dY } = maskedProblem(layer, c.B, c.T, c.H + c.T);
+        for (const needInputGrad of [true, false]) {
+          for (const start of [s0, null]) {
+            const options = { truncate: c.truncate, needInputGrad };
+            compare(run(getBackend("wasm"), layer, x, c.B, c.T, start, dY, options), run(fastBackend, layer, x, c.B, c.T, start, dY, options), layer, SAME, label);
+          }
+        }
+      });
+    }
+
+    it(`equals the mathjs reference to 1e-9 (${formLabel(form)}; H 8, B 5, masked targets, truncate 3, carried state)`, function () {
+      for (const activation of ["tanh", "relu"]) {
+        const layer = randomLayer({ ...form, inputSize: 3, hiddenSize: 8, activation, outputSize: 2 }, 7);
+        const B = 5, T = 7;
+        const { x, s0, dY } = maskedProblem(layer, B, T, 5);
+        const options = { truncate: 3 };
+        compare(run(getBackend("wasm"), layer, x, B, T, s0, dY, options), run(referenceBackend, layer, x, B, T, s0, dY, options), layer, REFERENCE, `${activation}`);
+      }
+    });
+  }
+
+  it("run their own kernels: forward leaves the cell's block in the module's memory, backward gives it back", function () {
+    const { arena } = wasmKernels();
+    for (const form of FORMS) {
+      assert.ok(getCell(form.cell).extraKernels.includes("wasm"), `${form.cell} lists its wasm kernel`);
+      // No projection: its ∂L/∂h block (taken by the cell's backward) would not change the count.
+      const layer = randomLayer({ ...form, inputSize: 2, hiddenSize: 6, activation: "tanh" }, 3);
+      const before = arena.blocksInUse;
+      const { x, dY } = problem(layer, 4, 5, 2);
+      const backend = getBackend("wasm");
+      const fwd = backend.forward(layer, x, 4, 5, null);
+      assert.equal(arena.blocksInUse, before + 1, `${formLabel(form)}: forward's block stays for backward`);
+      backend.backward(layer, fwd, dY, layer.zeros(), {});
+      assert.equal(arena.blocksInUse, before, `${formLabel(form)}: the block is back after backward`);
+      assert.throws(() => backend.backward(layer, fwd, dY, layer.zeros(), {}), /backward already ran on this forward result/);
+    }
+  });
+
+  it("a second forward of the same layer replaces the first's block; the first's backward runs forward again and is exact", function () {
+    const { arena } = wasmKernels();
+    for (const form of FORMS) {
+      const before = arena.blocksInUse;
+      const layer = randomLayer({ ...form, inputSize: 2, hiddenSize: 7, activation: "tanh", outputSize: 2 }, 12);
+      const B = 5, T = 4;
+      const a = problem(layer, B, T, 1);
+      const b = problem(layer, B, T, 2);
+      const backend = getBackend("wasm");
+      const first = backend.forward(layer, a.x, B, T, a.s0);
+      for (let i = 0; i < 5; i++) backend.forward(layer, b.x, B, T, b.s0);
+      assert.equal(arena.blocksInUse, before + 1, "one block per layer, however many forwards");
+      const got = { fwd: first, grads: layer.zeros(), dhNormSq: new Float64Array(T) };
+      got.dx = backend.backward(layer, first, a.dY, got.grads, { truncate: 2, dhNormSq: got.dhNormSq });
+      compare(got, run(fastBackend, layer, a.x, B, T, a.s0, a.dY, { truncate: 2 }), layer, SAME, formLabel(form));
+    }
+  });
+
+  it("a layer too large for the memory limit runs the JavaScript kernels: exactly their numbers, no error", function () {
+    const limit = wasmMemoryLimit();
+    try {
+      const { arena } = wasmKernels();
+      const cap = Math.max(arena.size, 1 << 20);
+      setWasmMemoryLimit(cap);
+      for (const form of FORMS) {
+        // The hidden states alone, (T+1)·B·H·8 bytes, are over the limit.
+        const H = 8, T = 20;
+        const B = Math.ceil(cap / ((T + 1) * H * 8)) + 1;
+        const layer = randomLayer({ ...form, inputSize: 1, hiddenSize: H, activation: "tanh", outputSize: 1 }, 4);
+        const { x, s0, dY } = problem(layer, B, T, 8);
+        compare(run(getBackend("wasm"), layer, x, B, T, s0, dY, {}), run(fastBackend, layer, x, B, T, s0, dY, {}), layer, 0, formLabel(form));
+      }
+    } finally {
+      setWasmMemoryLimit(limit);
+    }
+  });
+
+  it("fit with null targets (masks) gives the reference backend's weights to 1e-9 after an epoch", function () {
+    for (const form of FORMS) {
+      const layers = [{ ...form, hiddenSize: 5, activation: "tanh" }, { ...form, hiddenSize: 4, activation: "tanh", outputSize: 2 }];
+      const rng = new Random(3);
+      const inputs = Array.from({ length: 12 }, () => Array.from({ length: 6 }, () => [rng.uniform(-1, 1), rng.uniform(-1, 1)]));
+      // Early steps have no target, one series no second output, one step is missing whole.
+      const targets = inputs.map((row, i) => row.map((s, t) => (t < 2 || (i === 3 && t === 4) ? null : [s[0] - s[1], i === 5 ? null : s[0] * s[1]])));
+      const trained = (backend) => {
+        const model = Model.create({ inputSize: 2, seed: 9, layers });
+        const fit = model.fit({ inputs, targets }, { epochs: 1, batchSize: 5, backend, shuffle: false, truncate: 3 });
+        return { weights: model.parameters(), loss: fit.history[0].loss };
+      };
+      const w = trained("wasm");
+      const r = trained("reference");
+      assert.ok(Math.abs(w.loss - r.loss) <= REFERENCE, `${formLabel(form)}: epoch loss ${w.loss} vs ${r.loss}`);
+      w.weights.forEach((v, i) => close(v, r.weights[i], REFERENCE, `${formLabel(form)}: parameter ${i}`));
     }
   });
 });

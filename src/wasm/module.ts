@@ -21,6 +21,16 @@ export interface KernelExports {
   elmanForward(wxT: number, whT: number, biasAt: number, xt: number, hs: number, B: number, T: number, I: number, H: number, act: number): void;
   elmanBackward(wx: number, wh: number, hs: number, xt: number, dH: number, dhNext: number, gwx: number, gwh: number, gb: number, dX: number, norms: number,
     B: number, T: number, I: number, H: number, act: number, truncate: number, wantNorms: number, needDX: number): void;
+  lstmForward(wxT: number, whT: number, biasAt: number, xt: number, hs: number, cs: number, gates: number, phiC: number,
+    B: number, T: number, I: number, H: number, act: number, gateAct: number): void;
+  lstmBackward(wx: number, wh: number, hs: number, cs: number, gates: number, phiC: number, xt: number, dH: number, dA: number,
+    dhNext: number, dcNext: number, dcAt: number, gwx: number, gwh: number, gb: number, dX: number, norms: number,
+    B: number, T: number, I: number, H: number, act: number, gateAct: number, truncate: number, wantNorms: number, needDX: number): void;
+  gruForward(wxTzr: number, wxTc: number, whTzr: number, whTc: number, bzr: number, bc: number, bu: number, xt: number,
+    hs: number, zr: number, hc: number, v: number, B: number, T: number, I: number, H: number, act: number, gateAct: number, after: number): void;
+  gruBackward(wx: number, wh: number, hs: number, zr: number, hc: number, v: number, xt: number, dH: number, dZR: number, dC: number, dU: number,
+    dhNext: number, tmp: number, gwx: number, gwh: number, gb: number, grb: number, dX: number, norms: number,
+    B: number, T: number, I: number, H: number, act: number, gateAct: number, after: number, truncate: number, wantNorms: number, needDX: number): void;
   projectionForward(whyT: number, by: number, h: number, z: number, B: number, T: number, H: number, O: number): void;
   projectionBackward(why: number, dz: number, h: number, dH: number, gwhy: number, gby: number, B: number, T: number, H: number, O: number): void;
 }
@@ -30,8 +40,8 @@ export interface WasmKernels {
   readonly arena: WasmArena;
 }
 
-/** The activations' numbers in the module (linalg.ts: TANH, RELU, SIGMOID; anything else is linear). */
-export const ACTIVATION_CODE: Readonly<Record<string, number>> = { tanh: 0, relu: 1, sigmoid: 2, linear: 3 };
+/** The activations' numbers in the module (linalg.ts: TANH, RELU, SIGMOID, HARD_SIGMOID; anything else is linear). */
+export const ACTIVATION_CODE: Readonly<Record<string, number>> = { tanh: 0, relu: 1, sigmoid: 2, linear: 3, hardSigmoid: 4 };
 
 const WASM_FILE = path.join(__dirname, "kernels.wasm");
 

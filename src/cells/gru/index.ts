@@ -2,6 +2,7 @@ import { initialize } from "../../initializers";
 import { BackendName, HIDDEN_ACTIVATIONS, LayerSpec, RECURRENT_ACTIVATIONS } from "../../types";
 import { Cell, CellKernel, ParamShape } from "../cell";
 import { gruFast, gruStep } from "./fast";
+import { gruWasm, gruWindowRunner } from "./wasm";
 import { gateActivationOf, resetsAfter } from "./settings";
 
 /**
@@ -52,12 +53,17 @@ export const gruCell: Cell = {
     return resetsAfter(spec) ? { ...params, recurrentBias: new Float64Array(3 * H) } : params;
   },
 
+  extraKernels: ["wasm"],
+
   kernel(backend: BackendName): CellKernel {
     if (backend === "fast") return gruFast;
+    if (backend === "wasm") return gruWasm;
     // Loaded on first use only: mathjs costs memory a runtime that never asks for it should not pay.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return (require("./reference") as typeof import("./reference")).gruReference;
   },
+
+  windowRunner: (spec, backend) => (backend === "wasm" ? gruWindowRunner(spec) : null),
 
   // The gates of one step (3H) and r ⊙ h_{t-1} or W_hh h_{t-1} + b_hh (H).
   stepScratch: (spec) => 4 * spec.hiddenSize,

@@ -2,6 +2,7 @@ import { initialize } from "../../initializers";
 import { BackendName, HIDDEN_ACTIVATIONS, LayerSpec, RECURRENT_ACTIVATIONS } from "../../types";
 import { Cell, CellKernel, ParamShape } from "../cell";
 import { lstmFast, lstmStep, lstmStepScratch } from "./fast";
+import { lstmWasm, lstmWindowRunner } from "./wasm";
 
 /**
  * The LSTM cell as Keras and TensorFlow.js define it: gates i, f, c (the candidate), o, with
@@ -48,12 +49,17 @@ export const lstmCell: Cell = {
     return { W_x, W_h, bias };
   },
 
+  extraKernels: ["wasm"],
+
   kernel(backend: BackendName): CellKernel {
     if (backend === "fast") return lstmFast;
+    if (backend === "wasm") return lstmWasm;
     // Loaded on first use only: mathjs costs memory a runtime that never asks for it should not pay.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return (require("./reference") as typeof import("./reference")).lstmReference;
   },
+
+  windowRunner: (spec, backend) => (backend === "wasm" ? lstmWindowRunner(spec) : null),
 
   stepScratch: lstmStepScratch,
   step: lstmStep,

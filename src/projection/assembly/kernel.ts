@@ -2,7 +2,7 @@
  * The output projection z_t = W_hy h_t + b_y in AssemblyScript (the activation g is applied by the
  * loader, src/projection/wasm.ts, on the few outputs), on the blocks of src/wasm/assembly/linalg.ts.
  */
-import { affine, addProductTN } from "../../wasm/assembly/linalg";
+import { affine, addColumnSums, addProductTN } from "../../wasm/assembly/linalg";
 
 /** z (B×T×O, batch-major) from h (T×B×H, time-major); whyT is W_hy transposed (H×O). */
 export function projectionForward(whyT: usize, by: usize, h: usize, z: usize, B: i32, T: i32, H: i32, O: i32): void {
@@ -20,12 +20,5 @@ export function projectionBackward(why: usize, dz: usize, h: usize, dH: usize, g
   const R = T * B;
   affine(dH, H, 0, dz, O, why, O, 0, 0, 0, 0, R, H);
   addProductTN(gwhy, dz, h, R, O, H);
-  const oBytes = (<usize>O) << 3;
-  for (let r = 0; r < R; r++) {
-    const row = dz + <usize>r * oBytes;
-    for (let o = 0; o < O; o++) {
-      const at = (<usize>o) << 3;
-      store<f64>(gby + at, load<f64>(gby + at) + load<f64>(row + at));
-    }
-  }
+  addColumnSums(gby, dz, R, O);
 }

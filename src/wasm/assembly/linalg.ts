@@ -11,6 +11,8 @@
 export const TANH: i32 = 0;
 export const RELU: i32 = 1;
 export const SIGMOID: i32 = 2;
+/** clip(0.2·a + 0.5, 0, 1), the gates' other activation (TensorFlow.js's default); 3 is linear. */
+export const HARD_SIGMOID: i32 = 4;
 
 /** Where the loader may start placing arrays (16-byte aligned, past this module's static data). */
 export function heapBase(): usize {
@@ -276,6 +278,13 @@ const ROUNDER = 6755399441055744.0;
   return f64x2.div(one, f64x2.add(one, exp2lanes(y)));
 }
 
+/** clip(0.2·v + 0.5, 0, 1) of two lanes; min and max keep NaN as NaN, as the JavaScript version does. */
+// @ts-ignore: decorator
+@inline function hardSigmoidLanes(v: v128): v128 {
+  const a = f64x2.add(f64x2.mul(v, f64x2.splat(0.2)), f64x2.splat(0.5));
+  return f64x2.max(f64x2.min(a, f64x2.splat(1)), f64x2.splat(0));
+}
+
 export function activate(p: usize, count: i32, act: i32): void {
   const pairs = (<usize>(count & ~1)) << 3;
   const end = p + ((<usize>count) << 3);
@@ -289,6 +298,10 @@ export function activate(p: usize, count: i32, act: i32): void {
     let q = p;
     for (; q < p + pairs; q += 16) v128.store(q, sigmoidLanes(v128.load(q)));
     if (q < end) store<f64>(q, f64x2.extract_lane(sigmoidLanes(f64x2.splat(load<f64>(q))), 0));
+  } else if (act == HARD_SIGMOID) {
+    let q = p;
+    for (; q < p + pairs; q += 16) v128.store(q, hardSigmoidLanes(v128.load(q)));
+    if (q < end) store<f64>(q, f64x2.extract_lane(hardSigmoidLanes(f64x2.splat(load<f64>(q))), 0));
   }
 }
 
@@ -318,6 +331,51 @@ export function derivative(d: usize, v: usize, count: i32, act: i32): void {
       v128.store(d + o, v128.andnot(v128.load(d + o), f64x2.le(v128.load(v + o), zero)));
     }
     for (; i < count; i++) { const o = (<usize>i) << 3; if (load<f64>(v + o) <= 0) store<f64>(d + o, 0); }
+  } else if (act == HARD_SIGMOID) {
+    // Slope 0.2 strictly between the kinks, flat where the output was clipped to 0 or 1.
+    const slope = f64x2.splat(0.2);
+    for (; i < pairs; i += 2) {
+      const o = (<usize>i) << 3;
+      const y = v128.load(v + o);
+      const inside = v128.and(f64x2.gt(y, zero), f64x2.lt(y, one));
+      v128.store(d + o, v128.and(f64x2.mul(v128.load(d + o), slope), inside));
+    }
+    for (; i < count; i++) { const o = (<usize>i) << 3; const y = load<f64>(v + o); store<f64>(d + o, y > 0 && y < 1 ? load<f64>(d + o) * 0.2 : 0); }
+  }
+}
+
+/**
+ * d[i] += a[i] for i < count, returning Σ d[i]² after the addition: ∂L/∂h_t gathers what step t+1
+ * sends back, and its squared norm is the per-step report of the backward passes.
+ */
+export function addAndSquare(d: usize, a: usize, count: i32): f64 {
+  const pairs = count & ~1;
+  let i = 0;
+  let sq = f64x2.splat(0);
+  for (; i < pairs; i += 2) {
+    const o = (<usize>i) << 3;
+    const v = f64x2.add(v128.load(d + o), v128.load(a + o));
+    v128.store(d + o, v);
+    sq = f64x2.add(sq, f64x2.mul(v, v));
+  }
+  let s = f64x2.extract_lane(sq, 0) + f64x2.extract_lane(sq, 1);
+  for (; i < count; i++) {
+    const o = (<usize>i) << 3;
+    const v = load<f64>(d + o) + load<f64>(a + o);
+    store<f64>(d + o, v);
+    s += v * v;
+  }
+  return s;
+}
+
+/** out[n] += Σ_r a[r·N + n] for n < N: a bias's gradient, the column sums of its pre-activations' gradients. */
+export function addColumnSums(out: usize, a: usize, R: i32, N: i32): void {
+  const rowBytes = (<usize>N) << 3;
+  for (let r = 0; r < R; r++) {
+    const row = a + <usize>r * rowBytes;
+    let n = 0;
+    for (; n + 2 <= N; n += 2) { const o = (<usize>n) << 3; v128.store(out + o, f64x2.add(v128.load(out + o), v128.load(row + o))); }
+    for (; n < N; n++) { const o = (<usize>n) << 3; store<f64>(out + o, load<f64>(out + o) + load<f64>(row + o)); }
   }
 }
 

@@ -2,7 +2,7 @@
  * The Elman cell's BPTT in AssemblyScript, on the building blocks of src/wasm/assembly/linalg.ts;
  * compiled with them into one module at build time (scripts/build-wasm.js), driven by ../wasm.ts.
  */
-import { affine, activate, addProductTN, derivative } from "../../../wasm/assembly/linalg";
+import { affine, activate, addAndSquare, addColumnSums, addProductTN, derivative } from "../../../wasm/assembly/linalg";
 
 /**
  * Forward over T steps: hs is (T+1)×B×H time-major with slot 0 holding h_0; xt is x time-major
@@ -31,25 +31,10 @@ export function elmanBackward(wx: usize, wh: usize, hs: usize, xt: usize, dH: us
   const BH = <i32>(<usize>B * H);
   const bhBytes = (<usize>BH) << 3;
   memory.fill(dhNext, 0, bhBytes);
-  const pairs = BH & ~1;
   for (let t = T - 1; t >= 0; t--) {
     const d = dH + <usize>t * bhBytes;
     const cur = hs + <usize>(t + 1) * bhBytes;
-    let i = 0;
-    let sq = f64x2.splat(0);
-    for (; i < pairs; i += 2) {
-      const o = (<usize>i) << 3;
-      const v = f64x2.add(v128.load(d + o), v128.load(dhNext + o));
-      v128.store(d + o, v);
-      sq = f64x2.add(sq, f64x2.mul(v, v));
-    }
-    let s = f64x2.extract_lane(sq, 0) + f64x2.extract_lane(sq, 1);
-    for (; i < BH; i++) {
-      const o = (<usize>i) << 3;
-      const v = load<f64>(d + o) + load<f64>(dhNext + o);
-      store<f64>(d + o, v);
-      s += v * v;
-    }
+    const s = addAndSquare(d, dhNext, BH);
     if (wantNorms) store<f64>(norms + ((<usize>t) << 3), s);
     derivative(d, cur, BH, act);
     const cut = truncate > 0 && (T - t) % truncate == 0;
@@ -61,12 +46,5 @@ export function elmanBackward(wx: usize, wh: usize, hs: usize, xt: usize, dH: us
   const R = T * B;
   addProductTN(gwh, dH, hs, R, H, H);
   addProductTN(gwx, dH, xt, R, H, I);
-  // Bias: the column sums of every da.
-  const hBytes = (<usize>H) << 3;
-  for (let r = 0; r < R; r++) {
-    const row = dH + <usize>r * hBytes;
-    let j = 0;
-    for (; j + 2 <= H; j += 2) { const o = (<usize>j) << 3; v128.store(gb + o, f64x2.add(v128.load(gb + o), v128.load(row + o))); }
-    for (; j < H; j++) { const o = (<usize>j) << 3; store<f64>(gb + o, load<f64>(gb + o) + load<f64>(row + o)); }
-  }
+  addColumnSums(gb, dH, R, H);
 }
