@@ -10,6 +10,7 @@
  */
 const bench = require('./task');
 const { PlainElman } = require('./plain-loop');
+const { PARAMS: GATED_PARAMS, createPlainGated, checkPlainGatedGradient } = require('./plain-gated');
 const { runNative } = require('./native');
 
 const RUNS = { warmup: 2, runs: 7 };
@@ -44,6 +45,36 @@ function plain(data, w0, variant) {
     weights: () => net.weights,
     predictOne: () => net.predict(sample, out),
   };
+}
+
+/**
+ * A gated cell on the task: ours (fast backend, from the cell's own seeded weights) and its
+ * hand-written loop from a copy of them, checked before they are timed: the loop's gradient
+ * against finite differences, then the loss before training, the first epoch's loss and the
+ * weights after it, which must agree to TOLERANCE. Both have then trained one epoch.
+ */
+function gatedPair(data, cell) {
+  const { task } = data;
+  const ours = bench.createOurs(data, null, { cell });
+  const w0 = {};
+  for (const k of GATED_PARAMS) w0[k] = Float64Array.from(ours.weights()[k]);
+  const dims = { inputSize: task.inputSize, hiddenSize: task.hiddenSize, outputSize: task.outputSize, window: task.window };
+  const fd = checkPlainGatedGradient(cell, w0, dims, data.x, data.y, task.batchSize);
+  const net = createPlainGated(cell, w0, dims);
+  const plain = { epoch: () => net.trainEpoch(data.x, data.y, data.N, task).loss };
+  const initial = [ours.initialLoss(), net.loss(data.x, data.y, data.N)];
+  const loss = [ours.epoch(), plain.epoch()];
+  let dW = 0;
+  for (const k of GATED_PARAMS) dW = Math.max(dW, bench.maxAbsDiff(ours.weights()[k], net.weights[k]));
+  const fdOk = fd.worst < 1e-6;
+  const ok = fdOk && Math.abs(initial[0] - initial[1]) <= TOLERANCE && Math.abs(loss[0] - loss[1]) <= TOLERANCE && dW <= TOLERANCE;
+  console.log(
+    `${cell}: plain loop gradient vs central finite differences (ε=${fd.eps.toExponential(0)}, ${fd.checked} entries, first batch) worst ${fd.worst.toExponential(1)} ${fdOk ? 'ok' : 'FAIL'}; ` +
+      `ours vs plain loop: loss before ${initial[0].toFixed(12)} |Δ| ${Math.abs(initial[0] - initial[1]).toExponential(1)}, ` +
+      `epoch-1 loss ${loss[0].toFixed(12)} |Δ| ${Math.abs(loss[0] - loss[1]).toExponential(1)}, max |Δw| ${dW.toExponential(1)} (≤ ${TOLERANCE}) ${ok ? 'ok' : 'FAIL'}`,
+  );
+  if (!ok) console.log(`FAIL: the ${cell} plain loop and ours do not compute the same thing; their timings compare different work.`);
+  return { cell, ok, ours, plain };
 }
 
 /**
@@ -162,14 +193,29 @@ async function main() {
   console.log('');
 
   // --- Cells -------------------------------------------------------------------------------
-  // The gated cells on the same task, layer size and batches (each from its own seeded weights).
+  // The gated cells on the same task, layer size and batches (each from its own seeded weights),
+  // each against its hand-written loop started from the same weights.
   console.log('## cells: one training epoch, fast backend (ms)');
+  const gated = ['lstm', 'gru'].map((cell) => gatedPair(data, cell));
+  if (!gated.every((g) => g.ok)) {
+    allOk = false;
+    process.exitCode = 1;
+  }
   const cellTimes = [['elman', epochTimes.get(oursFast)]];
-  for (const cell of ['lstm', 'gru']) cellTimes.push([cell, await bench.timeRuns(bench.createOurs(data, null, { cell }).epoch, RUNS)]);
+  const plainOf = new Map();
+  for (const g of gated) {
+    // In alternating rounds: the ratio of two close figures must not depend on which ran during a busy spell.
+    const [ours, plainLoop] = await bench.timeInterleaved([g.ours.epoch, g.plain.epoch], RUNS);
+    cellTimes.push([g.cell, ours], [`${g.cell}, plain loop (4 rows at a time)`, plainLoop]);
+    plainOf.set(g.cell, plainLoop.median);
+  }
   bench.printTable(
-    ['cell', 'runs', 'min', 'median', 'max', 'windows/s', 'time ÷ elman'],
-    cellTimes.map(([cell, s]) => [cell, s.runs, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), ratio(s.median, oursMs)]),
+    ['cell', 'runs', 'min', 'median', 'max', 'windows/s', 'time ÷ elman', 'ours ÷ plain loop'],
+    cellTimes.map(([cell, s]) => [cell, s.runs, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), ratio(s.median, oursMs), plainOf.has(cell) ? ratio(s.median, plainOf.get(cell)) : '']),
   );
+  console.log('plain loop: bench/plain-gated.js, the same LSTM / GRU (sigmoid gates, tanh) by hand, from the cell\'s own starting weights;');
+  console.log('  each gated cell and its plain loop timed in alternating rounds (2 warm-up epochs each, then 7 rounds of one epoch each).');
+  console.log('ours ÷ plain loop: above 1 means our fast backend is slower than the hand-written loop of the same cell.');
   console.log('');
   const gated = oursWasm ? await gatedOnWasm(data) : null;
   if (gated && !gated.ok) process.exitCode = 1;

@@ -60,23 +60,6 @@ async function check(list) {
   }));
 }
 
-/**
- * Warm-up, then rounds in which every contender runs one epoch in turn, so that a slow spell of
- * the machine (other processes) lands on all of them instead of on whichever was running.
- */
-async function timeInterleaved(list) {
-  for (let i = 0; i < WARMUP; i++) for (const c of list) await c.epoch();
-  const ms = list.map(() => []);
-  for (let r = 0; r < RUNS; r++) {
-    for (let i = 0; i < list.length; i++) {
-      const t0 = now();
-      await list[i].epoch();
-      ms[i].push(now() - t0);
-    }
-  }
-  return ms.map((m) => bench.summary(m));
-}
-
 /** Event-loop delay of the calling thread (1 ms resolution) during a fit of several epochs. */
 async function loopDelay(data, w0, workers) {
   const set = { inputs: data.inputs, targets: data.targets };
@@ -126,7 +109,7 @@ async function main() {
         allOk = allOk && ok;
         console.log(`check after epoch 1, ${c.name} vs calling thread: |Δloss| ${c.dLoss.toExponential(1)}, max |Δw| ${c.dW.toExponential(1)} ${ok ? 'ok' : 'FAIL'} (≤ ${TOLERANCE})`);
       }
-      const times = await timeInterleaved(list);
+      const times = await bench.timeInterleaved(list.map((c) => c.epoch), { warmup: WARMUP, runs: RUNS });
       const base = times[0].median;
       bench.printTable(
         ['implementation', 'runs', 'min', 'median', 'max', 'windows/s', 'speed-up'],

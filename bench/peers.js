@@ -18,6 +18,8 @@ const bench = require('./task');
 
 const PEERS_DIR = path.join(__dirname, 'peers');
 const RUNS = { warmup: 2, runs: 7 };
+/** The gated cells' epochs take several seconds in the peers: fewer of them. */
+const GATED_RUNS = { warmup: 1, runs: 5 };
 const INFERENCE = { ours: { reps: 2000, rounds: 5 }, tfjs: { reps: 300, rounds: 5 }, brain: { reps: 1000, rounds: 5 } };
 /** tfjs and brain.js compute in float32: agreement is expected to float32 rounding, not better. */
 const FLOAT32_LOSS_REL = 1e-5;
@@ -51,23 +53,39 @@ function transpose(a, rows, cols) {
 }
 
 /**
- * TensorFlow.js: simpleRNN(tanh) + dense(linear), compiled with sgd and mean squared error.
- * Its kernels multiply from the right (x·K), so every matrix is the transpose of ours:
- * kernel I×H = W_xhᵀ, recurrent kernel H×H = W_hhᵀ, dense kernel H×O = W_hyᵀ.
+ * Each cell's TensorFlow.js layer and our names of its three weights in Keras's order (kernel,
+ * recurrent kernel, bias). The gates' blocks are stacked in Keras's order in ours as in theirs
+ * (LSTM i, f, c, o; GRU z, r, h), so each matrix is ours transposed, as for SimpleRNN. TensorFlow.js
+ * defaults the gates' σ to hardSigmoid, ours to sigmoid: it is set, so both run the same model.
+ * Its GRU is the form with the reset applied before the recurrent product, our default.
  */
-async function createTfjs(tf, data, w0, learningRate) {
+const TFJS_LAYERS = {
+  elman: { gates: 1, names: ['W_xh', 'W_hh', 'b_h'], layer: (tf, o) => tf.layers.simpleRNN(o) },
+  lstm: { gates: 4, names: ['W_x', 'W_h', 'bias'], layer: (tf, o) => tf.layers.lstm({ ...o, recurrentActivation: 'sigmoid' }) },
+  gru: { gates: 3, names: ['W_x', 'W_h', 'bias'], layer: (tf, o) => tf.layers.gru({ ...o, recurrentActivation: 'sigmoid' }) },
+};
+
+/**
+ * TensorFlow.js: the cell's layer (tanh) + dense(linear), compiled with sgd and mean squared error.
+ * Its kernels multiply from the right (x·K), so every matrix is the transpose of ours:
+ * kernel I×G·H = W_xᵀ, recurrent kernel H×G·H = W_hᵀ, dense kernel H×O = W_hyᵀ.
+ */
+async function createTfjs(tf, data, w0, learningRate, cell = 'elman') {
   const { task, N, T } = data;
   const { inputSize: I, hiddenSize: H, outputSize: O } = task;
+  const { gates, names, layer } = TFJS_LAYERS[cell];
+  const [kx, kh, kb] = names;
+  const G = gates * H;
   const model = tf.sequential();
-  model.add(tf.layers.simpleRNN({ units: H, inputShape: [T, I] }));
+  model.add(layer(tf, { units: H, inputShape: [T, I] }));
   model.add(tf.layers.dense({ units: O }));
   model.compile({ optimizer: tf.train.sgd(learningRate), loss: 'meanSquaredError' });
   // tfjs takes float32 (it rejects Float64Array): our weights are rounded once, here.
   const f32 = (a) => Float32Array.from(a);
   const tensors = [
-    tf.tensor2d(f32(transpose(w0.W_xh, H, I)), [I, H]),
-    tf.tensor2d(f32(transpose(w0.W_hh, H, H)), [H, H]),
-    tf.tensor1d(f32(w0.b_h)),
+    tf.tensor2d(f32(transpose(w0[kx], G, I)), [I, G]),
+    tf.tensor2d(f32(transpose(w0[kh], G, H)), [H, G]),
+    tf.tensor1d(f32(w0[kb])),
     tf.tensor2d(f32(transpose(w0.W_hy, O, H)), [H, O]),
     tf.tensor1d(f32(w0.b_y)),
   ];
@@ -77,7 +95,7 @@ async function createTfjs(tf, data, w0, learningRate) {
   const y = tf.tensor2d(f32(data.y), [N, O]);
   const sample = Array.from(data.x.subarray(0, T * I));
   return {
-    name: `tfjs ${tf.version.tfjs} simpleRNN, cpu`,
+    name: `tfjs ${tf.version.tfjs} ${model.layers[0].getClassName()}, cpu`,
     initialLoss: () => {
       const l = model.evaluate(x, y, { batchSize: task.batchSize });
       const v = l.dataSync()[0];
@@ -90,7 +108,7 @@ async function createTfjs(tf, data, w0, learningRate) {
     },
     weights: () => {
       const [K, R, b, D, c] = model.getWeights().map((t) => Float64Array.from(t.dataSync()));
-      return { W_xh: transpose(K, I, H), W_hh: transpose(R, H, H), b_h: b, W_hy: transpose(D, H, O), b_y: c };
+      return { [kx]: transpose(K, I, G), [kh]: transpose(R, H, G), [kb]: b, W_hy: transpose(D, H, O), b_y: c };
     },
     // What a user does for one forecast: a tensor from the window, predict, read the number back.
     predictOne: () => {
@@ -103,19 +121,56 @@ async function createTfjs(tf, data, w0, learningRate) {
 }
 
 /**
- * brain.js RNNTimeStep, loaded with our weights through its own toJSON/fromJSON. Its matrices
- * use our layout (rows are output units): weight = W_xh, transition = W_hh, bias = b_h,
- * outputConnector = W_hy, output = b_y.
+ * brain.js's class for each cell, and for the gated ones the names of each gate's input matrix,
+ * recurrent matrix and bias, in our gate order (its matrices use our layout, rows are output units,
+ * one matrix per gate where ours stacks them).
  */
-function createBrain(brain, data, w0, learningRate) {
+const BRAIN_NETS = {
+  elman: { net: 'RNNTimeStep' },
+  lstm: {
+    net: 'LSTMTimeStep',
+    gates: [
+      ['inputMatrix', 'inputHidden', 'inputBias'],
+      ['forgetMatrix', 'forgetHidden', 'forgetBias'],
+      ['cellActivationMatrix', 'cellActivationHidden', 'cellActivationBias'],
+      ['outputMatrix', 'outputHidden', 'outputBias'],
+    ],
+  },
+  gru: {
+    net: 'GRUTimeStep',
+    gates: [
+      ['updateGateInputMatrix', 'updateGateHiddenMatrix', 'updateGateBias'],
+      ['resetGateInputMatrix', 'resetGateHiddenMatrix', 'resetGateBias'],
+      ['cellWriteInputMatrix', 'cellWriteHiddenMatrix', 'cellWriteBias'],
+    ],
+  },
+};
+
+/**
+ * A brain.js time-step network of the cell, loaded with our weights through its own
+ * toJSON/fromJSON. For Elman (RNNTimeStep): weight = W_xh, transition = W_hh, bias = b_h; for
+ * the gated cells each gate's block of W_x, W_h and bias; always outputConnector = W_hy,
+ * output = b_y.
+ */
+function createBrain(brain, data, w0, learningRate, cell = 'elman') {
   const version = brain.version ? ` ${brain.version}` : '';
   const { task, N, T } = data;
-  const net = new brain.recurrent.RNNTimeStep({ inputSize: task.inputSize, hiddenLayers: [task.hiddenSize], outputSize: task.outputSize });
+  const { inputSize: I, hiddenSize: H } = task;
+  const kind = BRAIN_NETS[cell];
+  const net = new brain.recurrent[kind.net]({ inputSize: I, hiddenLayers: [H], outputSize: task.outputSize });
   const json = net.toJSON();
   const layer = json.hiddenLayers[0];
-  layer.weight.weights = Array.from(w0.W_xh);
-  layer.transition.weights = Array.from(w0.W_hh);
-  layer.bias.weights = Array.from(w0.b_h);
+  if (kind.gates) {
+    kind.gates.forEach(([input, hidden, bias], g) => {
+      layer[input].weights = Array.from(w0.W_x.subarray(g * H * I, (g + 1) * H * I));
+      layer[hidden].weights = Array.from(w0.W_h.subarray(g * H * H, (g + 1) * H * H));
+      layer[bias].weights = Array.from(w0.bias.subarray(g * H, (g + 1) * H));
+    });
+  } else {
+    layer.weight.weights = Array.from(w0.W_xh);
+    layer.transition.weights = Array.from(w0.W_hh);
+    layer.bias.weights = Array.from(w0.b_h);
+  }
   json.outputConnector.weights = Array.from(w0.W_hy);
   json.output.weights = Array.from(w0.b_y);
   net.fromJSON(json);
@@ -128,7 +183,7 @@ function createBrain(brain, data, w0, learningRate) {
     return sq / N;
   };
   return {
-    name: `brain.js${version} RNNTimeStep`,
+    name: `brain.js${version} ${kind.net}`,
     net,
     windows,
     trainingSet,
@@ -170,6 +225,125 @@ function brainGradientCheck(brain, data, w0) {
     }
     return { name: k, diff, size, ok: diff <= 1e-5 * Math.max(1, size) };
   });
+}
+
+/**
+ * brain.js's LSTM as its source writes it (recurrent/lstm.js, getEquation), in float64: the gates
+ * and the candidate as ours, but the memory it gates is the previous hidden output,
+ * c_t = f ⊙ h_{t−1} + i ⊙ c̃ and h_t = o ⊙ tanh(c_t); no cell state is carried apart from h.
+ * Returns the forecast W_hy h_T + b_y (first output) of one window, to test that reading
+ * against brain.js itself.
+ */
+function brainLstmForecast(w, window, I, H) {
+  const sigmoid = (v) => 1 / (1 + Math.exp(-v));
+  let h = new Float64Array(H);
+  const a = new Float64Array(4 * H);
+  for (let t = 0; t < window.length / I; t++) {
+    for (let r = 0; r < 4 * H; r++) {
+      let v = w.bias[r];
+      for (let i = 0; i < I; i++) v += w.W_x[r * I + i] * window[t * I + i];
+      for (let k = 0; k < H; k++) v += w.W_h[r * H + k] * h[k];
+      a[r] = v;
+    }
+    const next = new Float64Array(H);
+    for (let j = 0; j < H; j++) {
+      const c = sigmoid(a[H + j]) * h[j] + sigmoid(a[j]) * Math.tanh(a[2 * H + j]);
+      next[j] = sigmoid(a[3 * H + j]) * Math.tanh(c);
+    }
+    h = next;
+  }
+  let y = w.b_y[0];
+  for (let j = 0; j < H; j++) y += w.W_hy[j] * h[j];
+  return y;
+}
+
+/** Largest difference over the parameter arrays `b` names. */
+function paramsDiff(a, b) {
+  return Math.max(...Object.keys(b).map((k) => bench.maxAbsDiff(a[k], b[k])));
+}
+
+/**
+ * One gated cell against TensorFlow.js and brain.js: ours (fast backend, `model.fit` as in the
+ * Cells table of core.js, from the cell's own seeded weights), the same model in TensorFlow.js
+ * checked on the loss before training, the first epoch's loss and the weights after it, and
+ * brain.js's time-step network of the cell from the same weights, checked on the forecast of
+ * every window against the model its source describes. Then one epoch of each, timed.
+ */
+async function gatedSection(tf, brain, data, cell) {
+  const { task, N, T } = data;
+  const { inputSize: I, hiddenSize: H } = task;
+  console.log(`## ${cell}: ours against TensorFlow.js and brain.js (each from our ${cell} layer's seeded weights)`);
+  const ours = bench.createOurs(data, null, { cell, backend: 'fast' });
+  const w0 = {};
+  for (const [k, v] of Object.entries(ours.weights())) w0[k] = Float64Array.from(v);
+  const oursInitial = ours.initialLoss();
+  const oursEpoch1 = ours.epoch();
+  const oursW1 = {};
+  for (const [k, v] of Object.entries(ours.weights())) oursW1[k] = Float64Array.from(v);
+
+  const tfm = await createTfjs(tf, data, w0, task.learningRate, cell);
+  const tfInitial = tfm.initialLoss();
+  const tfEpoch1 = await tfm.epoch();
+  const tfW1Diff = paramsDiff(tfm.weights(), oursW1);
+
+  // What brain.js should compute from these weights: for the GRU our own model (the same
+  // equations), for the LSTM its own variant (brainLstmForecast); ours is shown beside it.
+  const fresh = bench.createOurs(data, null, { cell, backend: 'fast' });
+  for (const [k, v] of Object.entries(w0)) fresh.model.layers[0].params[k].set(v);
+  const oursOut = fresh.model.predict(data.inputs).map((r) => r[T - 1][0]);
+  const brainCheck = createBrain(brain, data, w0, task.learningRate, cell);
+  let twinDiff = 0;
+  let oursDiff = 0;
+  for (let n = 0; n < N; n++) {
+    const theirs = brainCheck.net.run(brainCheck.windows[n]);
+    const twin = cell === 'lstm' ? brainLstmForecast(w0, brainCheck.windows[n], I, H) : oursOut[n];
+    twinDiff = Math.max(twinDiff, Math.abs(theirs - twin));
+    oursDiff = Math.max(oursDiff, Math.abs(theirs - oursOut[n]));
+  }
+  const brainInitial = brainCheck.lastStepMse();
+  const checks = [
+    [`tfjs: loss before training`, oursInitial.toFixed(10), tfInitial.toFixed(10), `${relDiff(oursInitial, tfInitial).toExponential(1)} rel`, `${exp(FLOAT32_LOSS_REL)} rel`, relDiff(oursInitial, tfInitial) <= FLOAT32_LOSS_REL],
+    [`tfjs: epoch-1 loss`, oursEpoch1.toFixed(10), tfEpoch1.toFixed(10), `${relDiff(oursEpoch1, tfEpoch1).toExponential(1)} rel`, `${exp(FLOAT32_EPOCH_LOSS_REL)} rel`, relDiff(oursEpoch1, tfEpoch1) <= FLOAT32_EPOCH_LOSS_REL],
+    [`tfjs: weights after epoch 1`, '—', '—', `${tfW1Diff.toExponential(1)} max abs`, `${exp(FLOAT32_EPOCH_WEIGHTS_ABS)} abs`, tfW1Diff <= FLOAT32_EPOCH_WEIGHTS_ABS],
+    [
+      cell === 'lstm' ? 'brain.js: every forecast vs its LSTM variant' : 'brain.js: every forecast vs our GRU',
+      '—', '—', `${twinDiff.toExponential(1)} max abs`, `${exp(FLOAT32_OUTPUT_ABS)} abs`, twinDiff <= FLOAT32_OUTPUT_ABS,
+    ],
+  ];
+  bench.printTable(['check', 'ours (float64)', 'peer', 'difference', 'tolerance', ''], checks.map((c) => [...c.slice(0, 5), okText(c[5])]));
+  if (cell === 'lstm') {
+    console.log(`brain.js LSTMTimeStep (recurrent/lstm.js): its "cell" is the previous hidden output, c_t = f ⊙ h_{t−1} + i ⊙ c̃,`);
+    console.log(`  h_t = o ⊙ tanh(c_t): no cell state apart from h. The check above is against that model written in float64;`);
+    console.log(`  from the same weights its forecasts differ from our (Keras's) LSTM's by up to ${oursDiff.toExponential(1)}.`);
+  } else {
+    console.log('brain.js GRUTimeStep (recurrent/gru.js): z, r, h̃ as ours (the reset before the recurrent product, h_t = z ⊙ h_{t−1} +');
+    console.log('  (1 − z) ⊙ h̃), sigmoid gates, tanh: the same model as ours, checked above on every window.');
+  }
+  console.log('  As with RNNTimeStep it trains on every next value (24 outputs per window), one window per update with its RMSProp-like');
+  console.log('  rule, and every bias enters through the same `add`, whose backward (matrix/add-b.js) assigns instead of adding.');
+  const probe = createBrain(brain, data, w0, BRAIN_TIMED_LEARNING_RATE, cell);
+  probe.epoch();
+  console.log(`brain.js, one epoch at learningRate ${BRAIN_TIMED_LEARNING_RATE}: last-step MSE ${brainInitial.toFixed(4)} → ${probe.lastStepMse().toExponential(2)}; ours after one epoch ${oursEpoch1.toFixed(4)}, tfjs ${tfEpoch1.toFixed(4)}.`);
+  const ok = checks.every((c) => c[5]);
+  if (!ok) console.log(`FAIL: a peer does not compute the ${cell} model it was given; its timings below are not comparable.`);
+
+  const contenders = [ours, tfm, probe];
+  const times = new Map();
+  // In alternating rounds, so that a busy spell of the machine lands on all three.
+  const summaries = await bench.timeInterleaved(contenders.map((c) => c.epoch), GATED_RUNS);
+  contenders.forEach((c, i) => times.set(c, summaries[i]));
+  const oursMs = times.get(ours).median;
+  console.log(`training: one epoch (ms), in ${GATED_RUNS.runs} rounds of one epoch each after ${GATED_RUNS.warmup} warm-up; each continues training from its previous epoch`);
+  bench.printTable(
+    ['implementation', 'runs', 'min', 'median', 'max', 'windows/s', 'time ÷ ours', 'ours ÷ time'],
+    contenders.map((c) => {
+      const t = times.get(c);
+      return [c.name, `${t.runs} (+${GATED_RUNS.warmup} warm-up)`, bench.fmt(t.min), bench.fmt(t.median), bench.fmt(t.max), Math.round((N * 1000) / t.median), `${(t.median / oursMs).toFixed(2)}×`, `${(oursMs / t.median).toFixed(3)}×`];
+    }),
+  );
+  console.log(`ours, ${cell} ÷ tfjs: ${(oursMs / times.get(tfm).median).toFixed(3)} (tfjs takes ${(times.get(tfm).median / oursMs).toFixed(1)}× as long; the target is at least 6×).`);
+  console.log('');
+  return { cell, ok, training: contenders.map((c) => ({ name: c.name, ...times.get(c), warmup: GATED_RUNS.warmup })) };
 }
 
 function relDiff(a, b) {
@@ -321,11 +495,18 @@ async function main() {
     }),
   );
   console.log('min/median/max are over rounds; each round is the mean of its calls.');
+  console.log('');
+
+  // --- Gated cells -------------------------------------------------------------------------
+  const gated = [];
+  for (const cell of ['lstm', 'gru']) gated.push(await gatedSection(tf, brain, data, cell));
+  if (!gated.every((g) => g.ok)) process.exitCode = 1;
   bench.writeJsonIfAsked({
     bench: 'peers',
-    ok: allOk,
+    ok: allOk && gated.every((g) => g.ok),
     training: contenders.map((c) => ({ name: c.name, ...times.get(c), warmup: RUNS.warmup })),
     inference: infer.map(([c], i) => ({ name: c.name, ...inferTimes[i] })),
+    gated,
   });
 }
 

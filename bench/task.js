@@ -168,6 +168,24 @@ async function timeRuns(fn, { warmup = 2, runs = 7 } = {}) {
   return summary(ms);
 }
 
+/**
+ * Times several functions together: warm-up calls of each, then `runs` rounds in which each runs
+ * once in turn, so that a slow spell of the machine (other processes) lands on all of them
+ * instead of on whichever was running. Returns one summary (ms) per function, in order.
+ */
+async function timeInterleaved(fns, { warmup = 2, runs = 7 } = {}) {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
+  const ms = fns.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    for (let i = 0; i < fns.length; i++) {
+      const t0 = process.hrtime.bigint();
+      await fns[i]();
+      ms[i].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  return ms.map((m) => summary(m));
+}
+
 /** Times `reps` back-to-back calls and reports microseconds per call (min/median/max over rounds). */
 async function timeCalls(fn, { reps = 1000, rounds = 5, warmup = 1 } = {}) {
   const perRound = async () => {
@@ -230,6 +248,7 @@ module.exports = {
   machine,
   summary,
   timeRuns,
+  timeInterleaved,
   timeCalls,
   fmt,
   printTable,
