@@ -217,8 +217,8 @@ async function main() {
   console.log('  each gated cell and its plain loop timed in alternating rounds (2 warm-up epochs each, then 7 rounds of one epoch each).');
   console.log('ours ÷ plain loop: above 1 means our fast backend is slower than the hand-written loop of the same cell.');
   console.log('');
-  const gated = oursWasm ? await gatedOnWasm(data) : null;
-  if (gated && !gated.ok) process.exitCode = 1;
+  const gatedWasm = oursWasm ? await gatedOnWasm(data) : null;
+  if (gatedWasm && !gatedWasm.ok) process.exitCode = 1;
 
   // --- Inference ---------------------------------------------------------------------------
   console.log('## inference: forecast of one window of 24 (µs per call)');
@@ -260,7 +260,7 @@ async function main() {
     training: trainRows.map((m) => ({ name: m.name, ...epochTimes.get(m) })),
     inference: inferRaw,
     cells: cellTimes.map(([cell, s]) => ({ cell, ...s })),
-    gatedOnWasm: gated && gated.rows,
+    gatedOnWasm: gatedWasm && gatedWasm.rows,
     bigger: big.rows,
     copies,
   });
