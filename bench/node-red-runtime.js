@@ -38,7 +38,8 @@ const REFERENCE_FLOW = Object.freeze({ points: 2000, window: 24, hidden: 32, bat
  *   extras: ('reference-backend' | 'mathjs')[] — loaded one after the other at the end, each measured;
  *   threads: 'auto' | 'main' | number — the trainers' "Train on" setting (default: as the flow has it);
  *   keepModel: boolean — return the model file the reference flow's trainer saved (report.model);
- *   controlMs: number — with train false: watch the event loop this long without training (the control run);
+ *   controlMs: number — with train false: the control run. The reference flow is deployed without its rnn
+ *     nodes (the package loaded all the same), its button pressed, and the event loop watched this long;
  *   warmKernels: boolean — an experiment: optimise the kernels before training (see warmKernels);
  *   diagnose: boolean — also list the node input handlers that took more than 3 ms;
  *   log: boolean — let Node-RED log to the console (warnings and up);
@@ -222,7 +223,10 @@ function watchLoop(epochCount) {
 async function childRun(options) {
   const withPackage = !!options.withPackage;
   if (options.flow === 'example' && !withPackage) throw new Error('the example flow needs the package');
-  const { flow, trigger } = options.flow === 'example' ? exampleFlow() : referenceFlow(withPackage);
+  // The control deploys the reference flow without its rnn nodes (the package still loaded), so
+  // that pressing its button costs what it costs in a training run: the HTTP request of the
+  // inject and the function node that generates the series.
+  const { flow, trigger } = options.flow === 'example' ? exampleFlow() : referenceFlow(withPackage && !options.controlMs);
   // Where the trainer trains (its "Train on" setting); the flows' own setting when not given.
   if (options.threads !== undefined) for (const n of flow) if (n.type === 'rnn-trainer') n.threads = String(options.threads);
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnn-bench-'));
@@ -279,10 +283,15 @@ async function childRun(options) {
     memory.loaded = await settledMemory();
   }
   if (options.controlMs) {
-    // The control: the same runtime with the same nodes deployed, nothing trained, watched as long
-    // as a training run lasts. What it shows is the machine's own noise (other processes, GC).
+    // The control: the same runtime and package, the same button pressed and the same series
+    // generated, nothing trained, watched as long as a training run lasts. What it shows is the
+    // cost of the press itself plus the machine's own noise (other processes, GC).
     const idle = watchLoop(() => 0);
-    await sleep(20 + options.controlMs);
+    const until = Date.now() + 20 + options.controlMs;
+    await sleep(20);
+    await post(port, `/inject/${trigger}`);
+    await done;
+    await sleep(Math.max(0, until - Date.now()));
     report.run = { ...idle.stop(), result: null, epochs: 0, epochMs: [], slowNodes: [] };
   }
   if (options.warmKernels) await warmKernels();
@@ -293,8 +302,10 @@ async function childRun(options) {
       RED.hooks.add('onReceive.bench', (ev) => void entered.set(ev.msg, Date.now()));
       RED.hooks.add('postReceive.bench', (ev) => {
         const t = entered.get(ev.msg);
+        // A run message carries msg.rnn.run (the run id); any other message is named by its topic.
         const rnn = ev.msg.rnn;
-        if (t !== undefined && Date.now() - t > 3) slowNodes.push({ at: t - watch.started, ms: Date.now() - t, node: ev.destination.node.type, batch: rnn ? `${rnn.phase} ${rnn.epoch}/${rnn.batch}` : '' });
+        const what = rnn && rnn.run !== undefined ? `run message (${rnn.layers ? rnn.layers.length : 0} layers so far)` : `topic ${JSON.stringify(ev.msg.topic ?? '')}`;
+        if (t !== undefined && Date.now() - t > 3) slowNodes.push({ at: t - watch.started, ms: Date.now() - t, node: ev.destination.node.type, batch: what });
       });
     }
     if (trigger) {
