@@ -6,6 +6,7 @@
 
 const assert = require("node:assert/strict");
 const { Model, Random, RnnLayer, fastBackend, ModelFileError } = require("../dist/src");
+const { addingProblem } = require("./helpers/adding");
 
 const sigmoid = (a) => 1 / (1 + Math.exp(-a));
 const hardSigmoid = (a) => Math.min(1, Math.max(0, 0.2 * a + 0.5));
@@ -145,48 +146,21 @@ describe("GRU: settings and the model file", function () {
   });
 });
 
-/**
- * The adding problem: each step carries a value in [0, 1) and a marker; two steps are marked, one
- * in each half of the sequence, and the target at the last step is the sum of their values. The
- * first marked value lies 25…50 steps back. Predicting the mean sum gives an MSE of Var = 1/6.
- */
-function addingProblem(n, T, seed) {
-  const rng = new Random(seed);
-  const inputs = [], targets = [];
-  for (let s = 0; s < n; s++) {
-    const first = Math.floor(rng.uniform(0, T / 2)), second = Math.floor(rng.uniform(T / 2, T));
-    const row = [], target = [];
-    let sum = 0;
-    for (let t = 0; t < T; t++) {
-      const v = rng.uniform(0, 1);
-      const marked = t === first || t === second;
-      if (marked) sum += v;
-      row.push([v, marked ? 1 : 0]);
-      target.push(null);
-    }
-    target[T - 1] = [sum];
-    inputs.push(row);
-    targets.push(target);
-  }
-  return { inputs, targets };
-}
-
 describe("GRU: learning a dependency far back", function () {
   this.timeout(60000);
 
   it("adding problem, T = 50, H = 16, 8 epochs of 1500 sequences: GRU validation MSE < 0.01 (the mean-sum rule ≈ 0.15), Elman of the same size and budget stays > 0.1", function () {
     const T = 50;
-    const train = addingProblem(1500, T, 1);
-    const validation = addingProblem(500, T, 2);
+    const train = addingProblem(1500, T, 1).nested();
+    const held = addingProblem(500, T, 2);
+    const validation = held.nested();
     const options = { epochs: 8, batchSize: 32, optimizer: "adam", learningRate: 0.01, clipNorm: 1, seed: 3, backend: "fast" };
     const score = (cell) => {
       const model = Model.create({ inputSize: 2, seed: 1, layers: [{ cell, hiddenSize: 16, outputSize: 1 }] });
       model.fit(train, { ...options, validation });
       return model.evaluate(validation.inputs, validation.targets);
     };
-    const sums = validation.targets.map((t) => t[T - 1][0]);
-    const mean = sums.reduce((s, v) => s + v, 0) / sums.length;
-    const meanRule = sums.reduce((s, v) => s + (v - mean) ** 2, 0) / sums.length;
+    const meanRule = held.meanRule();
     const gru = score("gru");
     const elman = score("elman");
     const figures = `GRU ${gru.toFixed(4)}, Elman ${elman.toFixed(4)}, mean-sum rule ${meanRule.toFixed(4)}`;

@@ -10,6 +10,7 @@ const { RnnLayer } = require("../dist/src/layer");
 const { fastBackend } = require("../dist/src/backends/fast");
 const { referenceBackend } = require("../dist/src/backends/reference");
 const { Random } = require("../dist/src/random");
+const { addingProblem } = require("./helpers/adding");
 
 const sigmoid = (a) => 1 / (1 + Math.exp(-a));
 const hardSigmoid = (a) => Math.min(1, Math.max(0, 0.2 * a + 0.5));
@@ -113,27 +114,7 @@ describe("LSTM cell", function () {
     this.timeout(120000);
     const T = 50;
 
-    /** Rows of [value ∈ U(0,1), marker]; one marker in each half; the target only at the last step. */
-    function adding(N, seed) {
-      const rng = new Random(seed);
-      const x = new Float64Array(N * T * 2);
-      const target = new Float64Array(N * T).fill(NaN);
-      for (let n = 0; n < N; n++) {
-        const first = Math.floor(rng.uniform(0, T / 2));
-        const second = Math.floor(rng.uniform(T / 2, T));
-        let sum = 0;
-        for (let t = 0; t < T; t++) {
-          const v = rng.uniform(0, 1);
-          x[(n * T + t) * 2] = v;
-          if (t === first || t === second) {
-            x[(n * T + t) * 2 + 1] = 1;
-            sum += v;
-          }
-        }
-        target[n * T + T - 1] = sum;
-      }
-      return { x, target, B: N, T };
-    }
+    const adding = (N, seed) => addingProblem(N, T, seed);
 
     /** Test MSE after the same budget: 10 epochs over 2000 sequences, Adam, H = 16. */
     function trained(cell) {
