@@ -7,18 +7,17 @@
  * prediction intervals.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { CalibrationJob, calibrateOffThread, defaultBackendName, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, OPTIMIZERS, OptimizerName, loadWorkerTrainer, TrainingSession, TrainingThreads } from "../src";
+import { CalibrationJob, calibrateOffThread, defaultBackendName, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, loadWorkerTrainer, TrainingSession } from "../src";
 import { findApi, LayerNodeApi, TrainerNodeApi } from "./shared/apis";
 import { compileChain, CompiledLayer } from "./shared/compile";
 import { layerSettings } from "./shared/layerConfig";
 import { TrainerFeed } from "./shared/editorFeed";
 import { ModelFileKeeper, tfjsFolderOf } from "./shared/modelFileKeeper";
 import { Comparison, compare, epochPayload, finiteOrNull, helps as networkHelps, trainingFigures } from "./shared/runReport";
-import { decide, findRival, Rival, SAVE_WHEN, SaveDecision, SaveWhen, ScorePair } from "./shared/saveDecision";
+import { decide, findRival, Rival, SaveDecision, ScorePair } from "./shared/saveDecision";
 import { findByMessage, findTicket, hasEnded, isRunRecord, RunEnd, RunRecord, RunTicket } from "./shared/runs";
-import { announcePackageDir, boolField, Done, endWithError, enumField, errorMessage, fmt, intField, modelFilePath, numField, Send, SettingError, setupNode, short, userDir } from "./shared/runtime";
-
-const MAX_THREADS = 16;
+import { announcePackageDir, Done, endWithError, errorMessage, fmt, modelFilePath, Send, setupNode, short, userDir } from "./shared/runtime";
+import { readConfig } from "./shared/trainerConfig";
 
 /** A value from a message, quoted in an error: bounded, whatever the message held. */
 function quote(v: string): string {
@@ -26,65 +25,6 @@ function quote(v: string): string {
 }
 /** How long a redeploy waits for a run to stop after its current minibatch before terminating it. */
 const CLOSE_GRACE_MS = 2000;
-
-
-interface TrainerConfig {
-  optimizer: OptimizerName;
-  learningRate: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-  clipNorm: number;
-  clipValue: number;
-  truncate: number;
-  patience: number;
-  modelPath: string;
-  saveMode: "end" | "best" | "every";
-  saveEvery: number;
-  /** "better": a run replaces the saved model only when it scores lower on the run's validation windows. */
-  saveWhen: SaveWhen;
-  resume: boolean;
-  /** Every save of the model file also writes it in the TensorFlow.js layers format, in a folder beside it. */
-  exportTfjs: boolean;
-  gradientReport: boolean;
-  /** Where the training loop runs: worker threads ("auto": two when two cores are free) or this thread. */
-  threads: TrainingThreads;
-}
-
-function readConfig(raw: Record<string, unknown>): TrainerConfig {
-  const modelPath = typeof raw.modelPath === "string" ? raw.modelPath.trim() : "";
-  return {
-    optimizer: enumField(raw, "optimizer", "adam", OPTIMIZERS),
-    learningRate: numField(raw, "learningRate", 0.01, 0, 10, { exclusiveMin: true }),
-    // Fields that only matter for one choice are checked only then, so a stale value in a flow
-    // that does not use it cannot stop a deploy.
-    momentum: raw.optimizer === "momentum" ? numField(raw, "momentum", 0.9, 0, 0.999999) : 0.9,
-    nesterov: boolField(raw, "nesterov", false),
-    weightDecay: numField(raw, "weightDecay", 0, 0, 1),
-    clipNorm: numField(raw, "clipNorm", 1, 0, 1e6),
-    clipValue: numField(raw, "clipValue", 0, 0, 1e6),
-    truncate: intField(raw, "truncate", 0, 0, 100000),
-    patience: intField(raw, "patience", 10, 0, 100000),
-    modelPath,
-    saveMode: enumField(raw, "saveMode", "best", ["end", "best", "every"] as const),
-    saveEvery: raw.saveMode === "every" ? intField(raw, "saveEvery", 10, 1, 100000) : 10,
-    saveWhen: enumField(raw, "saveWhen", "better", SAVE_WHEN),
-    resume: boolField(raw, "resume", true),
-    exportTfjs: boolField(raw, "exportTfjs", false),
-    gradientReport: boolField(raw, "gradientReport", false),
-    threads: threadsField(raw),
-  };
-}
-
-/** "auto", "main", or a number of worker threads from 1 to MAX_THREADS. */
-function threadsField(raw: Record<string, unknown>): TrainingThreads {
-  const v = raw.threads;
-  if (v === undefined || v === null || v === "" || v === "auto") return "auto";
-  if (v === "main") return "main";
-  const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new SettingError("errors.threadsSetting", { max: MAX_THREADS, value: JSON.stringify(v) });
-  return n;
-}
 
 /** The run in progress: the ticket of its prepared series and the session training its model. */
 interface TrainRun {
