@@ -13,11 +13,12 @@ import { compileChain, CompiledLayer } from "./shared/compile";
 import { layerSettings } from "./shared/layerConfig";
 import { TrainerFeed } from "./shared/editorFeed";
 import { ModelFileKeeper, tfjsFolderOf } from "./shared/modelFileKeeper";
-import { Comparison, compare, epochPayload, finiteOrNull, helps as networkHelps, trainingFigures } from "./shared/runReport";
+import { Comparison, compare, epochPayload, finiteOrNull } from "./shared/runReport";
+import { BestEpoch, donePayload, finalStatus, FinishedRun, noBetterWarning, trainingSection, unfinishedPayload } from "./shared/runEnd";
 import { decide, findRival, Rival, SaveDecision, ScorePair } from "./shared/saveDecision";
 import { findByMessage, findTicket, hasEnded, isRunRecord, RunEnd, RunRecord, RunTicket } from "./shared/runs";
 import { announcePackageDir, Done, endWithError, errorMessage, fmt, modelFilePath, Send, setupNode, short, userDir } from "./shared/runtime";
-import { readConfig } from "./shared/trainerConfig";
+import { readConfig, sessionOptions } from "./shared/trainerConfig";
 
 /** A value from a message, quoted in an error: bounded, whatever the message held. */
 function quote(v: string): string {
@@ -35,7 +36,7 @@ interface TrainRun {
   session: TrainingSession;
   epochs: number;
   epoch: number;
-  best: { epoch: number; score: number; comparison: Comparison | null } | null;
+  best: BestEpoch | null;
   last: Record<string, unknown> | null;
   /** The saved model this run must beat before it may be written over it (see saveDecision.ts). */
   rival: Promise<Rival>;
@@ -199,36 +200,16 @@ export = function register(RED: NodeAPI): void {
       const validation = data.validation.B > 0 ? data.validation : null;
       const targets = data.scaler.targets;
       const loss = record.loss as NonNullable<RunRecord["loss"]>;
-      const session = new TrainingSession(built.model, train, validation, {
-        epochs: ticket.settings.epochs,
-        batchSize: ticket.settings.batchSize,
-        shuffle: ticket.settings.shuffle,
-        seed: ticket.settings.seed,
-        loss: loss.loss,
-        delta: loss.delta,
-        optimizer: config.optimizer,
-        learningRate: config.learningRate,
-        momentum: config.momentum,
-        nesterov: config.nesterov,
-        weightDecay: config.weightDecay,
-        clipNorm: config.clipNorm,
-        clipValue: config.clipValue,
-        truncate: config.truncate,
-        patience: config.patience,
-        gradientReport: config.gradientReport,
-        restoreBest: true,
-        // One offset and scale per output column (a direct model's scaler already has one per step ahead).
-        realUnits: { offset: targets.offset, scale: targets.scale, mape: !data.transform || data.transform.difference === "none" },
-        threads: config.threads,
-        draws: built.draws,
-      });
+      // One offset and scale per output column (a direct model's scaler already has one per step ahead).
+      const realUnits = { offset: targets.offset, scale: targets.scale, mape: !data.transform || data.transform.difference === "none" };
+      const session = new TrainingSession(built.model, train, validation, sessionOptions(config, ticket.settings, loss, realUnits, built.draws));
       cancelCalibration();
       model = built.model;
       layerIds = built.layers.map((l) => l.id);
       version++;
       let markEnded!: () => void;
       const ended = new Promise<void>((resolve) => (markEnded = resolve));
-      const rival = filePath ? findRival(file, config.saveWhen, data, built.model.layers, { loss: loss.loss, delta: loss.delta, realUnits: { offset: targets.offset, scale: targets.scale, mape: !data.transform || data.transform.difference === "none" }, batchSize: ticket.settings.batchSize }, t) : Promise.resolve({ model: null, score: null, why: null });
+      const rival = filePath ? findRival(file, config.saveWhen, data, built.model.layers, { loss: loss.loss, delta: loss.delta, realUnits, batchSize: ticket.settings.batchSize }, t) : Promise.resolve({ model: null, score: null, why: null });
       const r: TrainRun = { ticket, msg, layers: built.layers, session, epochs: ticket.settings.epochs, epoch: 0, best: null, last: null, rival, ending: null, ended, markEnded };
       run = r;
       ticket.trainer = node.id;
@@ -295,7 +276,7 @@ export = function register(RED: NodeAPI): void {
       if (r.ending?.reset || (closed && !result) || model === null) return;
       if (reason === "failed" || !result) {
         // A flow that waits for the end of training hears of it, closed or failed alike.
-        node.send([null, { topic: "done", payload: { reason, epochs: r.epoch, bestEpoch: null, bestValLoss: null, error: failure ?? null, path: null, saved: false, savedReason: t("saveReasons.nothingToSave"), compared: null } }, null]);
+        node.send([null, { topic: "done", payload: unfinishedPayload(reason, r.epoch, failure ?? null, t) }, null]);
         if (reason === "failed") status.set({ fill: "red", shape: "ring", text: t("status.failed") }, true);
         else {
           status.cancel();
@@ -310,14 +291,8 @@ export = function register(RED: NodeAPI): void {
       const baselines = r.ticket.data.baselines ?? null;
       const history = r.ticket.data.history;
       const trained = model as Model;
-      trained.training = {
-        epochs: result.history.length,
-        loss: finiteOrNull(info.loss),
-        valLoss: finiteOrNull(info.valLoss),
-        bestEpoch: r.best ? r.best.epoch : null,
-        stoppedBecause: reason,
-        ...trainingFigures(comparison, baselines),
-      };
+      const ran = { reason, epochs: result.history.length, best: r.best, last: info, comparison, baselines };
+      trained.training = trainingSection(ran);
       // The intervals of an earlier run belong to other weights.
       trained.intervals = null;
       // After a divergence the saved weights are the best epoch's (restored) or none at all.
@@ -327,43 +302,17 @@ export = function register(RED: NodeAPI): void {
       const decision: Promise<SaveDecision | null> = shouldSave ? r.rival.then((rival) => decide(rival, runScore, t)) : Promise.resolve(null);
       const finalize = (saved: boolean, stale: boolean, d: SaveDecision | null) => {
         if (closed) return;
-        const helps = networkHelps(comparison);
-        const keptSaved = d !== null && !d.save;
-        const intervals = stale ? null : keptSaved ? d.keep?.intervals ?? null : trained.intervals;
-        const doneMsg = {
-          topic: "done",
-          payload: {
-            reason,
-            epochs: result.history.length,
-            bestEpoch: r.best ? r.best.epoch : null,
-            bestValLoss: r.best ? r.best.score : null,
-            loss: finiteOrNull(info.loss),
-            valLoss: finiteOrNull(info.valLoss),
-            metrics: comparison ? { rmse: comparison.rmse, mae: comparison.mae } : null,
-            baselines,
-            beatsBaseline: helps,
-            intervals: intervals ? { levels: intervals.levels, coverage: intervals.coverage, halfWidth: intervals.halfWidth.map((l) => l[0]), steps: intervals.halfWidth[0].length, origins: intervals.origins } : null,
-            series: r.ticket.data.report,
-            threads: r.session.where === "main" ? "main" : r.session.workers,
-            path: saved ? filePath : null,
-            saved,
-            savedReason: d ? d.reason : filePath === null ? t("saveReasons.noFile") : t("saveReasons.nothingToSave"),
-            compared: d ? d.compared : null,
-          },
-        };
+        // Stale: the weights changed since, and so did the intervals that went with them.
+        const intervals = stale ? null : d !== null && !d.save ? d.keep?.intervals ?? null : trained.intervals;
+        const threads = r.session.where === "main" ? "main" : r.session.workers;
+        const ended: FinishedRun = { ...ran, intervals, series: r.ticket.data.report, threads, filePath, saved, decision: d };
         if (d) node.log(d.reason);
-        node.send([null, doneMsg, null]);
-        if (helps === false && comparison) {
-          // The honest answer for a series the network cannot improve on (a random walk, say).
-          node.warn(t("warnings.noBetter", { rmse: fmt(comparison.rmse), baseline: comparison.baseline ?? "", naive: fmt(comparison.baselineRmse ?? NaN) }));
-        }
+        node.send([null, { topic: "done", payload: donePayload(ended, t) }, null]);
+        const noBetter = noBetterWarning(comparison, t);
+        if (noBetter) node.warn(noBetter);
         if (stale) return;
         status.cancel(); // a throttled epoch status must not land after the final word
-        if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: t("status.diverged") });
-        else if (keptSaved && d.compared) node.status({ fill: "green", shape: "ring", text: t("status.keptSaved", { run: fmt(d.compared.run.rmse ?? d.compared.run.valLoss), saved: fmt(d.compared.saved.rmse ?? d.compared.saved.valLoss) }) });
-        else if (helps === false && comparison) node.status({ fill: "yellow", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse ?? NaN) }) });
-        else if (comparison && comparison.baselineRmse !== null) node.status({ fill: "green", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) });
-        else node.status({ fill: "green", shape: "dot", text: t("status.best", { loss: fmt(r.best ? r.best.score : (info.loss as number)) }) });
+        node.status(finalStatus(ended, t));
       };
       // The run's weights are saved at once, as they stand: a redeploy or a new run during the
       // interval calibration below must not cost the run its file.

@@ -2,7 +2,8 @@
  * The rnn trainer's settings, read and checked once at deploy: a value out of range stops the
  * deploy with a message naming the field, instead of surfacing mid-run.
  */
-import { OPTIMIZERS, OptimizerName, TrainingThreads } from "../../src";
+import { OPTIMIZERS, OptimizerName, RealUnits, SessionOptions, TrainingThreads, WeightDraw } from "../../src";
+import type { ChainLoss, RunSettings } from "./runs";
 import { SAVE_WHEN, SaveWhen } from "./saveDecision";
 import { boolField, enumField, intField, numField, SettingError } from "./runtime";
 
@@ -64,4 +65,34 @@ export function threadsField(raw: Record<string, unknown>): TrainingThreads {
   const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new SettingError("errors.threadsSetting", { max: MAX_THREADS, value: JSON.stringify(v) });
   return n;
+}
+
+/**
+ * The training loop's options for one run: the sequence's settings and the chain's loss, with this
+ * trainer's optimizer and stopping rules. The loop always restores the best epoch's weights: those
+ * are the ones a trainer keeps, saves and reports.
+ */
+export function sessionOptions(c: TrainerConfig, settings: RunSettings, loss: ChainLoss, realUnits: RealUnits, draws: readonly WeightDraw[]): SessionOptions {
+  return {
+    epochs: settings.epochs,
+    batchSize: settings.batchSize,
+    shuffle: settings.shuffle,
+    seed: settings.seed,
+    loss: loss.loss,
+    delta: loss.delta,
+    optimizer: c.optimizer,
+    learningRate: c.learningRate,
+    momentum: c.momentum,
+    nesterov: c.nesterov,
+    weightDecay: c.weightDecay,
+    clipNorm: c.clipNorm,
+    clipValue: c.clipValue,
+    truncate: c.truncate,
+    patience: c.patience,
+    gradientReport: c.gradientReport,
+    restoreBest: true,
+    realUnits,
+    threads: c.threads,
+    draws,
+  };
 }
