@@ -9,11 +9,10 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { CalibrationJob, calibrateOffThread, defaultBackendName, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, loadWorkerTrainer, TrainingSession } from "../src";
 import { findApi, LayerNodeApi, TrainerNodeApi } from "./shared/apis";
-import { compileChain, CompiledLayer } from "./shared/compile";
-import { layerSettings } from "./shared/layerConfig";
+import { changedLayer, compileChain, CompiledLayer } from "./shared/compile";
 import { TrainerFeed } from "./shared/editorFeed";
 import { ModelFileKeeper, tfjsFolderOf } from "./shared/modelFileKeeper";
-import { Comparison, compare, epochPayload, finiteOrNull } from "./shared/runReport";
+import { chartPoints, Comparison, compare, epochPayload, finiteOrNull } from "./shared/runReport";
 import { BestEpoch, donePayload, finalStatus, FinishedRun, noBetterWarning, trainingSection, unfinishedPayload } from "./shared/runEnd";
 import { decide, findRival, Rival, SaveDecision, ScorePair } from "./shared/saveDecision";
 import { findByMessage, findTicket, hasEnded, isRunRecord, RunEnd, RunRecord, RunTicket } from "./shared/runs";
@@ -131,27 +130,11 @@ export = function register(RED: NodeAPI): void {
       layerIds.forEach((id, k) => findApi<LayerNodeApi>(RED, id, "rnn-layer")?.setWeights(model!.layers[k]));
     }
 
-    /**
-     * A layer node of the running chain that was redeployed with other settings (or removed): the
-     * model being trained is no longer the one the flow shows, so the run ends, saying which node.
-     */
-    function changedLayer(r: TrainRun, deployed: boolean): string | null {
-      for (const l of r.layers) {
-        const live = findApi<LayerNodeApi>(RED, l.id, "rnn-layer");
-        // In the middle of a deploy a redeployed node is briefly absent: only a finished deploy tells.
-        if (!live) {
-          if (deployed) return t("warnings.layerRemoved", { layer: l.name || l.id });
-          continue;
-        }
-        if (JSON.stringify(layerSettings(live.config)) !== JSON.stringify(layerSettings(l.config))) return t("warnings.layerChanged", { layer: live.name || l.id });
-      }
-      return null;
-    }
-
+    /** A run whose chain the flow no longer shows (a layer node redeployed or removed) ends, saying which node. */
     function checkLayers(deployed: boolean): void {
       const r = run;
       if (!r || r.ending) return;
-      const why = changedLayer(r, deployed);
+      const why = changedLayer(RED, r.layers, deployed, t);
       if (why) endRun(r, "stopped", why);
     }
     // A deploy of only the changed nodes leaves this one running: look at the chain at once.
@@ -243,9 +226,7 @@ export = function register(RED: NodeAPI): void {
       r.last = payload;
       feed.epoch(payload);
       if (model) model.training = { epochs: info.epoch, loss: finiteOrNull(info.loss), valLoss: finiteOrNull(info.valLoss) };
-      const chart = [{ topic: "loss", payload: finiteOrNull(info.loss), epoch: info.epoch }];
-      if (info.valLoss !== null) chart.push({ topic: "valLoss", payload: finiteOrNull(info.valLoss), epoch: info.epoch });
-      node.send([{ topic: "epoch", payload }, null, chart]);
+      node.send([{ topic: "epoch", payload }, null, chartPoints(info)]);
       r.ticket.onEpoch(info.epoch, r.epochs);
       status.set({ fill: "blue", shape: "dot", text: comparison && comparison.baselineRmse !== null ? t("status.epochCompare", { epoch: info.epoch, epochs: r.epochs, rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) : t("status.epoch", { epoch: info.epoch, epochs: r.epochs, loss: fmt(info.valLoss ?? info.loss, 3) }) });
       // Once per epoch: the epoch message counts them (`skipped`), the log need not repeat each.
