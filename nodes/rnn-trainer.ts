@@ -7,18 +7,17 @@
  * prediction intervals.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { CalibrationJob, calibrateOffThread, defaultBackendName, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, OPTIMIZERS, OptimizerName, loadWorkerTrainer, TrainingSession, TrainingThreads } from "../src";
+import { CalibrationJob, calibrateOffThread, defaultBackendName, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, loadWorkerTrainer, TrainingSession } from "../src";
 import { findApi, LayerNodeApi, TrainerNodeApi } from "./shared/apis";
-import { compileChain, CompiledLayer } from "./shared/compile";
-import { layerSettings } from "./shared/layerConfig";
+import { changedLayer, compileChain, CompiledLayer } from "./shared/compile";
 import { TrainerFeed } from "./shared/editorFeed";
 import { ModelFileKeeper, tfjsFolderOf } from "./shared/modelFileKeeper";
-import { Comparison, compare, epochPayload, finiteOrNull, helps as networkHelps, trainingFigures } from "./shared/runReport";
-import { decide, findRival, Rival, SAVE_WHEN, SaveDecision, SaveWhen, ScorePair } from "./shared/saveDecision";
+import { chartPoints, Comparison, compare, epochPayload, finiteOrNull } from "./shared/runReport";
+import { BestEpoch, donePayload, finalStatus, FinishedRun, noBetterWarning, trainingSection, unfinishedPayload } from "./shared/runEnd";
+import { decide, findRival, Rival, SaveDecision, ScorePair } from "./shared/saveDecision";
 import { findByMessage, findTicket, hasEnded, isRunRecord, RunEnd, RunRecord, RunTicket } from "./shared/runs";
-import { announcePackageDir, boolField, Done, endWithError, enumField, errorMessage, fmt, intField, modelFilePath, numField, Send, SettingError, setupNode, short, userDir } from "./shared/runtime";
-
-const MAX_THREADS = 16;
+import { announcePackageDir, Done, endWithError, errorMessage, fmt, modelFilePath, Send, setupNode, short, userDir } from "./shared/runtime";
+import { readConfig, sessionOptions } from "./shared/trainerConfig";
 
 /** A value from a message, quoted in an error: bounded, whatever the message held. */
 function quote(v: string): string {
@@ -26,65 +25,6 @@ function quote(v: string): string {
 }
 /** How long a redeploy waits for a run to stop after its current minibatch before terminating it. */
 const CLOSE_GRACE_MS = 2000;
-
-
-interface TrainerConfig {
-  optimizer: OptimizerName;
-  learningRate: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-  clipNorm: number;
-  clipValue: number;
-  truncate: number;
-  patience: number;
-  modelPath: string;
-  saveMode: "end" | "best" | "every";
-  saveEvery: number;
-  /** "better": a run replaces the saved model only when it scores lower on the run's validation windows. */
-  saveWhen: SaveWhen;
-  resume: boolean;
-  /** Every save of the model file also writes it in the TensorFlow.js layers format, in a folder beside it. */
-  exportTfjs: boolean;
-  gradientReport: boolean;
-  /** Where the training loop runs: worker threads ("auto": two when two cores are free) or this thread. */
-  threads: TrainingThreads;
-}
-
-function readConfig(raw: Record<string, unknown>): TrainerConfig {
-  const modelPath = typeof raw.modelPath === "string" ? raw.modelPath.trim() : "";
-  return {
-    optimizer: enumField(raw, "optimizer", "adam", OPTIMIZERS),
-    learningRate: numField(raw, "learningRate", 0.01, 0, 10, { exclusiveMin: true }),
-    // Fields that only matter for one choice are checked only then, so a stale value in a flow
-    // that does not use it cannot stop a deploy.
-    momentum: raw.optimizer === "momentum" ? numField(raw, "momentum", 0.9, 0, 0.999999) : 0.9,
-    nesterov: boolField(raw, "nesterov", false),
-    weightDecay: numField(raw, "weightDecay", 0, 0, 1),
-    clipNorm: numField(raw, "clipNorm", 1, 0, 1e6),
-    clipValue: numField(raw, "clipValue", 0, 0, 1e6),
-    truncate: intField(raw, "truncate", 0, 0, 100000),
-    patience: intField(raw, "patience", 10, 0, 100000),
-    modelPath,
-    saveMode: enumField(raw, "saveMode", "best", ["end", "best", "every"] as const),
-    saveEvery: raw.saveMode === "every" ? intField(raw, "saveEvery", 10, 1, 100000) : 10,
-    saveWhen: enumField(raw, "saveWhen", "better", SAVE_WHEN),
-    resume: boolField(raw, "resume", true),
-    exportTfjs: boolField(raw, "exportTfjs", false),
-    gradientReport: boolField(raw, "gradientReport", false),
-    threads: threadsField(raw),
-  };
-}
-
-/** "auto", "main", or a number of worker threads from 1 to MAX_THREADS. */
-function threadsField(raw: Record<string, unknown>): TrainingThreads {
-  const v = raw.threads;
-  if (v === undefined || v === null || v === "" || v === "auto") return "auto";
-  if (v === "main") return "main";
-  const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new SettingError("errors.threadsSetting", { max: MAX_THREADS, value: JSON.stringify(v) });
-  return n;
-}
 
 /** The run in progress: the ticket of its prepared series and the session training its model. */
 interface TrainRun {
@@ -95,7 +35,7 @@ interface TrainRun {
   session: TrainingSession;
   epochs: number;
   epoch: number;
-  best: { epoch: number; score: number; comparison: Comparison | null } | null;
+  best: BestEpoch | null;
   last: Record<string, unknown> | null;
   /** The saved model this run must beat before it may be written over it (see saveDecision.ts). */
   rival: Promise<Rival>;
@@ -190,27 +130,11 @@ export = function register(RED: NodeAPI): void {
       layerIds.forEach((id, k) => findApi<LayerNodeApi>(RED, id, "rnn-layer")?.setWeights(model!.layers[k]));
     }
 
-    /**
-     * A layer node of the running chain that was redeployed with other settings (or removed): the
-     * model being trained is no longer the one the flow shows, so the run ends, saying which node.
-     */
-    function changedLayer(r: TrainRun, deployed: boolean): string | null {
-      for (const l of r.layers) {
-        const live = findApi<LayerNodeApi>(RED, l.id, "rnn-layer");
-        // In the middle of a deploy a redeployed node is briefly absent: only a finished deploy tells.
-        if (!live) {
-          if (deployed) return t("warnings.layerRemoved", { layer: l.name || l.id });
-          continue;
-        }
-        if (JSON.stringify(layerSettings(live.config)) !== JSON.stringify(layerSettings(l.config))) return t("warnings.layerChanged", { layer: live.name || l.id });
-      }
-      return null;
-    }
-
+    /** A run whose chain the flow no longer shows (a layer node redeployed or removed) ends, saying which node. */
     function checkLayers(deployed: boolean): void {
       const r = run;
       if (!r || r.ending) return;
-      const why = changedLayer(r, deployed);
+      const why = changedLayer(RED, r.layers, deployed, t);
       if (why) endRun(r, "stopped", why);
     }
     // A deploy of only the changed nodes leaves this one running: look at the chain at once.
@@ -259,36 +183,16 @@ export = function register(RED: NodeAPI): void {
       const validation = data.validation.B > 0 ? data.validation : null;
       const targets = data.scaler.targets;
       const loss = record.loss as NonNullable<RunRecord["loss"]>;
-      const session = new TrainingSession(built.model, train, validation, {
-        epochs: ticket.settings.epochs,
-        batchSize: ticket.settings.batchSize,
-        shuffle: ticket.settings.shuffle,
-        seed: ticket.settings.seed,
-        loss: loss.loss,
-        delta: loss.delta,
-        optimizer: config.optimizer,
-        learningRate: config.learningRate,
-        momentum: config.momentum,
-        nesterov: config.nesterov,
-        weightDecay: config.weightDecay,
-        clipNorm: config.clipNorm,
-        clipValue: config.clipValue,
-        truncate: config.truncate,
-        patience: config.patience,
-        gradientReport: config.gradientReport,
-        restoreBest: true,
-        // One offset and scale per output column (a direct model's scaler already has one per step ahead).
-        realUnits: { offset: targets.offset, scale: targets.scale, mape: !data.transform || data.transform.difference === "none" },
-        threads: config.threads,
-        draws: built.draws,
-      });
+      // One offset and scale per output column (a direct model's scaler already has one per step ahead).
+      const realUnits = { offset: targets.offset, scale: targets.scale, mape: !data.transform || data.transform.difference === "none" };
+      const session = new TrainingSession(built.model, train, validation, sessionOptions(config, ticket.settings, loss, realUnits, built.draws));
       cancelCalibration();
       model = built.model;
       layerIds = built.layers.map((l) => l.id);
       version++;
       let markEnded!: () => void;
       const ended = new Promise<void>((resolve) => (markEnded = resolve));
-      const rival = filePath ? findRival(file, config.saveWhen, data, built.model.layers, { loss: loss.loss, delta: loss.delta, realUnits: { offset: targets.offset, scale: targets.scale, mape: !data.transform || data.transform.difference === "none" }, batchSize: ticket.settings.batchSize }, t) : Promise.resolve({ model: null, score: null, why: null });
+      const rival = filePath ? findRival(file, config.saveWhen, data, built.model.layers, { loss: loss.loss, delta: loss.delta, realUnits, batchSize: ticket.settings.batchSize }, t) : Promise.resolve({ model: null, score: null, why: null });
       const r: TrainRun = { ticket, msg, layers: built.layers, session, epochs: ticket.settings.epochs, epoch: 0, best: null, last: null, rival, ending: null, ended, markEnded };
       run = r;
       ticket.trainer = node.id;
@@ -322,9 +226,7 @@ export = function register(RED: NodeAPI): void {
       r.last = payload;
       feed.epoch(payload);
       if (model) model.training = { epochs: info.epoch, loss: finiteOrNull(info.loss), valLoss: finiteOrNull(info.valLoss) };
-      const chart = [{ topic: "loss", payload: finiteOrNull(info.loss), epoch: info.epoch }];
-      if (info.valLoss !== null) chart.push({ topic: "valLoss", payload: finiteOrNull(info.valLoss), epoch: info.epoch });
-      node.send([{ topic: "epoch", payload }, null, chart]);
+      node.send([{ topic: "epoch", payload }, null, chartPoints(info)]);
       r.ticket.onEpoch(info.epoch, r.epochs);
       status.set({ fill: "blue", shape: "dot", text: comparison && comparison.baselineRmse !== null ? t("status.epochCompare", { epoch: info.epoch, epochs: r.epochs, rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) : t("status.epoch", { epoch: info.epoch, epochs: r.epochs, loss: fmt(info.valLoss ?? info.loss, 3) }) });
       // Once per epoch: the epoch message counts them (`skipped`), the log need not repeat each.
@@ -355,7 +257,7 @@ export = function register(RED: NodeAPI): void {
       if (r.ending?.reset || (closed && !result) || model === null) return;
       if (reason === "failed" || !result) {
         // A flow that waits for the end of training hears of it, closed or failed alike.
-        node.send([null, { topic: "done", payload: { reason, epochs: r.epoch, bestEpoch: null, bestValLoss: null, error: failure ?? null, path: null, saved: false, savedReason: t("saveReasons.nothingToSave"), compared: null } }, null]);
+        node.send([null, { topic: "done", payload: unfinishedPayload(reason, r.epoch, failure ?? null, t) }, null]);
         if (reason === "failed") status.set({ fill: "red", shape: "ring", text: t("status.failed") }, true);
         else {
           status.cancel();
@@ -370,14 +272,8 @@ export = function register(RED: NodeAPI): void {
       const baselines = r.ticket.data.baselines ?? null;
       const history = r.ticket.data.history;
       const trained = model as Model;
-      trained.training = {
-        epochs: result.history.length,
-        loss: finiteOrNull(info.loss),
-        valLoss: finiteOrNull(info.valLoss),
-        bestEpoch: r.best ? r.best.epoch : null,
-        stoppedBecause: reason,
-        ...trainingFigures(comparison, baselines),
-      };
+      const ran = { reason, epochs: result.history.length, best: r.best, last: info, comparison, baselines };
+      trained.training = trainingSection(ran);
       // The intervals of an earlier run belong to other weights.
       trained.intervals = null;
       // After a divergence the saved weights are the best epoch's (restored) or none at all.
@@ -387,43 +283,17 @@ export = function register(RED: NodeAPI): void {
       const decision: Promise<SaveDecision | null> = shouldSave ? r.rival.then((rival) => decide(rival, runScore, t)) : Promise.resolve(null);
       const finalize = (saved: boolean, stale: boolean, d: SaveDecision | null) => {
         if (closed) return;
-        const helps = networkHelps(comparison);
-        const keptSaved = d !== null && !d.save;
-        const intervals = stale ? null : keptSaved ? d.keep?.intervals ?? null : trained.intervals;
-        const doneMsg = {
-          topic: "done",
-          payload: {
-            reason,
-            epochs: result.history.length,
-            bestEpoch: r.best ? r.best.epoch : null,
-            bestValLoss: r.best ? r.best.score : null,
-            loss: finiteOrNull(info.loss),
-            valLoss: finiteOrNull(info.valLoss),
-            metrics: comparison ? { rmse: comparison.rmse, mae: comparison.mae } : null,
-            baselines,
-            beatsBaseline: helps,
-            intervals: intervals ? { levels: intervals.levels, coverage: intervals.coverage, halfWidth: intervals.halfWidth.map((l) => l[0]), steps: intervals.halfWidth[0].length, origins: intervals.origins } : null,
-            series: r.ticket.data.report,
-            threads: r.session.where === "main" ? "main" : r.session.workers,
-            path: saved ? filePath : null,
-            saved,
-            savedReason: d ? d.reason : filePath === null ? t("saveReasons.noFile") : t("saveReasons.nothingToSave"),
-            compared: d ? d.compared : null,
-          },
-        };
+        // Stale: the weights changed since, and so did the intervals that went with them.
+        const intervals = stale ? null : d !== null && !d.save ? d.keep?.intervals ?? null : trained.intervals;
+        const threads = r.session.where === "main" ? "main" : r.session.workers;
+        const ended: FinishedRun = { ...ran, intervals, series: r.ticket.data.report, threads, filePath, saved, decision: d };
         if (d) node.log(d.reason);
-        node.send([null, doneMsg, null]);
-        if (helps === false && comparison) {
-          // The honest answer for a series the network cannot improve on (a random walk, say).
-          node.warn(t("warnings.noBetter", { rmse: fmt(comparison.rmse), baseline: comparison.baseline ?? "", naive: fmt(comparison.baselineRmse ?? NaN) }));
-        }
+        node.send([null, { topic: "done", payload: donePayload(ended, t) }, null]);
+        const noBetter = noBetterWarning(comparison, t);
+        if (noBetter) node.warn(noBetter);
         if (stale) return;
         status.cancel(); // a throttled epoch status must not land after the final word
-        if (reason === "diverged") node.status({ fill: "red", shape: "dot", text: t("status.diverged") });
-        else if (keptSaved && d.compared) node.status({ fill: "green", shape: "ring", text: t("status.keptSaved", { run: fmt(d.compared.run.rmse ?? d.compared.run.valLoss), saved: fmt(d.compared.saved.rmse ?? d.compared.saved.valLoss) }) });
-        else if (helps === false && comparison) node.status({ fill: "yellow", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse ?? NaN) }) });
-        else if (comparison && comparison.baselineRmse !== null) node.status({ fill: "green", shape: "dot", text: t("status.compare", { rmse: fmt(comparison.rmse), naive: fmt(comparison.baselineRmse) }) });
-        else node.status({ fill: "green", shape: "dot", text: t("status.best", { loss: fmt(r.best ? r.best.score : (info.loss as number)) }) });
+        node.status(finalStatus(ended, t));
       };
       // The run's weights are saved at once, as they stand: a redeploy or a new run during the
       // interval calibration below must not cost the run its file.

@@ -7,7 +7,7 @@ import type { NodeAPI } from "node-red";
 import { Model, RnnLayer } from "../../src";
 import type { PreparedRun, WeightDraw } from "../../src";
 import { findApi, LayerNodeApi } from "./apis";
-import { drawOptions, LayerConfig, layerFits, layerSpec, readLayerConfig } from "./layerConfig";
+import { drawOptions, LayerConfig, layerFits, layerSettings, layerSpec, readLayerConfig } from "./layerConfig";
 import type { RunRecord } from "./runs";
 import { configMessage, Translate } from "./runtime";
 
@@ -95,4 +95,22 @@ export function compileChain(RED: NodeAPI, record: RunRecord, data: PreparedRun,
   }
   const model = new Model(inputSize, chosen, { scaler: data.scaler, window: data.window, transform: data.transform, intervals: null, training: null });
   return { model, layers, from, fileMismatch: candidates.file !== null && from !== "file", draws };
+}
+
+/**
+ * The first layer node of a compiled chain that was redeployed with other settings (or removed),
+ * said as the warning that ends its run: the model being trained is no longer the one the flow
+ * shows. Null while the flow still shows the chain.
+ */
+export function changedLayer(RED: NodeAPI, layers: readonly CompiledLayer[], deployed: boolean, t: Translate): string | null {
+  for (const l of layers) {
+    const live = findApi<LayerNodeApi>(RED, l.id, "rnn-layer");
+    // In the middle of a deploy a redeployed node is briefly absent: only a finished deploy tells.
+    if (!live) {
+      if (deployed) return t("warnings.layerRemoved", { layer: l.name || l.id });
+      continue;
+    }
+    if (JSON.stringify(layerSettings(live.config)) !== JSON.stringify(layerSettings(l.config))) return t("warnings.layerChanged", { layer: live.name || l.id });
+  }
+  return null;
 }

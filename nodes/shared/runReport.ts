@@ -61,6 +61,13 @@ export function epochPayload(info: EpochInfo, epochs: number, threads: number | 
   return payload;
 }
 
+/** The points of output 3 for one epoch, one per curve of a dashboard chart: no validation curve without validation windows. */
+export function chartPoints(info: EpochInfo): Array<{ topic: string; payload: number | null; epoch: number }> {
+  const points = [{ topic: "loss", payload: finiteOrNull(info.loss), epoch: info.epoch }];
+  if (info.valLoss !== null) points.push({ topic: "valLoss", payload: finiteOrNull(info.valLoss), epoch: info.epoch });
+  return points;
+}
+
 /** The model-vs-naive figures written into the model file's training section. */
 export function trainingFigures(c: Comparison | null, b: Baselines | null): Record<string, number | string | null> {
   const out: Record<string, number | string | null> = {};
