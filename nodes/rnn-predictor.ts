@@ -385,7 +385,8 @@ export = function register(RED: NodeAPI): void {
           st.times.splice(0, st.times.length - u.history);
         }
         if (st.window.length < u.history) {
-          status.set({ fill: gap ? "yellow" : "grey", shape: "dot", text: t(gap ? "status.gap" : "status.warming", { count: st.window.length, length: u.history }) });
+          // Not "count": i18next takes that for a plural and looks the key up several times, per reading.
+          status.set({ fill: gap ? "yellow" : "grey", shape: "dot", text: t(gap ? "status.gap" : "status.warming", { readings: st.window.length, length: u.history }) });
           done();
           return;
         }

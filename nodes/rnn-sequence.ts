@@ -146,7 +146,7 @@ export = function register(RED: NodeAPI): void {
     let run: { ticket: RunTicket | null; watchdog: NodeJS.Timeout | null } | null = null;
     let closed = false;
 
-    const idle = () => node.status({ fill: "grey", shape: "ring", text: buffer.length ? t("status.buffered", { count: buffer.length }) : t("status.idle") });
+    const idle = () => node.status({ fill: "grey", shape: "ring", text: buffer.length ? t("status.buffered", { readings: buffer.length }) : t("status.idle") });
     idle();
 
     /** Readings received since deploy; an automatic attempt that found too few rows waits for more. */
@@ -345,7 +345,7 @@ export = function register(RED: NodeAPI): void {
           throw new Error(t("errors.badPayload", { message: errorMessage(e) }));
         }
         sinceTraining++;
-        if (!run) status.set({ fill: "grey", shape: "dot", text: t("status.buffered", { count: buffer.length }) });
+        if (!run) status.set({ fill: "grey", shape: "dot", text: t("status.buffered", { readings: buffer.length }) });
         received++;
         if (autoRunDue()) {
           autoRun(msg as unknown as Record<string, unknown>, send).then(() => done(), (e: unknown) => fail(status, done, msg, e));
