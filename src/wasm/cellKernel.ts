@@ -60,8 +60,10 @@ export interface WasmCellProgram<P extends WasmCellPlan> {
   plan(spec: Readonly<LayerSpec>, B: number, T: number): P;
   /** Copies the weights, x (B×T×I) and the initial state (B×S, null: zeros) into the block at `base` and runs forward there. */
   forward(m: WasmKernels, spec: Readonly<LayerSpec>, plan: P, base: number, p: Params, x: ArrayLike<number>, s0: Float64Array | null): void;
-  /** The state after step T (B×S, a new array) from the block at `base`. */
-  state(mem: Float64Array, spec: Readonly<LayerSpec>, plan: P, base: number): Float64Array;
+  /** How many numbers the state after step T holds (B×S). */
+  stateLength(spec: Readonly<LayerSpec>, plan: P): number;
+  /** Copies the state after step T (B×S) from the block at `base` into `out`. */
+  state(mem: Float64Array, spec: Readonly<LayerSpec>, plan: P, base: number, out: Float64Array): void;
   backward(m: WasmKernels, spec: Readonly<LayerSpec>, plan: P, base: number, args: WasmBackwardArgs): void;
 }
 
@@ -107,9 +109,9 @@ export function wasmCellKernel<P extends WasmCellPlan>(program: WasmCellProgram<
     const h = fromWorkspace(ws, "wasmCell.h", T * BH, false);
     h.set(mem.subarray(hAt, hAt + T * BH));
     markResident(h, block, hAt * 8);
-    const last = program.state(mem, spec, plan, base);
-    const state = ws ? fromWorkspace(ws, "wasmCell.state", last.length, false) : last;
-    if (state !== last) state.set(last);
+    // Straight into the workspace's buffer, like h: no array of its own per minibatch.
+    const state = fromWorkspace(ws, "wasmCell.state", program.stateLength(spec, plan), false);
+    program.state(mem, spec, plan, base, state);
     const cache = new WasmCellCache(block, plan, s0 ? s0.slice() : null, h);
     blockOfLayer.set(p, block);
     releaseWithOwner(cache, block);

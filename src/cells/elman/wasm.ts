@@ -59,9 +59,13 @@ const program: WasmCellProgram<ElmanPlan> = {
     e.elmanForward(base + L.wxT, base + L.whT, base + L.bias, base + L.xt, base + L.hs, L.B, L.T, L.I, L.H, activationCode(spec.activation));
   },
 
-  state(mem, spec, L, base) {
+  stateLength(spec, L) {
+    return L.B * L.H;
+  },
+
+  state(mem, spec, L, base, out) {
     const at = (base + L.hs) / 8 + L.T * L.B * L.H;
-    return mem.slice(at, at + L.B * L.H);
+    out.set(mem.subarray(at, at + L.B * L.H));
   },
 
   backward(m, spec, L, base, a) {

@@ -95,9 +95,13 @@ const program: WasmCellProgram<GruPlan> = {
       base + L.hs, base + L.zr, base + L.hc, base + L.v, B, T, I, H, activationCode(spec.activation), activationCode(gateActivationOf(spec)), L.after ? 1 : 0);
   },
 
-  state(mem, spec, L, base) {
+  stateLength(spec, L) {
+    return L.B * L.H;
+  },
+
+  state(mem, spec, L, base, out) {
     const at = (base + L.hs) / 8 + L.T * L.B * L.H;
-    return mem.slice(at, at + L.B * L.H);
+    out.set(mem.subarray(at, at + L.B * L.H));
   },
 
   backward(m, spec, L, base, a) {

@@ -87,15 +87,17 @@ const program: WasmCellProgram<LstmPlan> = {
       B, T, I, H, activationCode(spec.activation), gateActivationOf(spec));
   },
 
-  state(mem, spec, L, base) {
+  stateLength(spec, L) {
+    return 2 * L.B * L.H;
+  },
+
+  state(mem, spec, L, base, out) {
     const { B, T, H } = L;
-    const state = new Float64Array(2 * B * H);
     const hAt = (base + L.hs) / 8 + T * B * H, cAt = (base + L.cs) / 8 + T * B * H;
     for (let b = 0; b < B; b++) {
-      state.set(mem.subarray(hAt + b * H, hAt + (b + 1) * H), 2 * b * H);
-      state.set(mem.subarray(cAt + b * H, cAt + (b + 1) * H), (2 * b + 1) * H);
+      out.set(mem.subarray(hAt + b * H, hAt + (b + 1) * H), 2 * b * H);
+      out.set(mem.subarray(cAt + b * H, cAt + (b + 1) * H), (2 * b + 1) * H);
     }
-    return state;
   },
 
   backward(m, spec, L, base, a) {
