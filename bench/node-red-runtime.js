@@ -300,26 +300,22 @@ async function childRun(options) {
   if (broken.length) throw new Error(`nodes failed to load: ${broken.join('; ')}`);
   const report = { versions: { node: process.version, nodeRed: RED.version() }, memory, withPackage, flow: options.flow };
 
-  // Both flows wait for their button (a flow without one would be measured from here).
-  let watch = !trigger && options.train ? watchLoop(() => epochs.length) : null;
-  if (trigger) {
-    // The button is pressed over HTTP from this same process. The first press in a process runs
-    // the HTTP client, Node-RED's admin routes, the inject and the function node cold (12–30 ms on
-    // a 2-core VM, measured with --cpu-prof); a Node-RED that has been up for a while, pressed
-    // from a browser, pays none of that. Three presses of the warm-up button first.
-    for (let i = 0; i < 3; i++) {
-      const warmed = new Promise((r) => (bench.warmed = r));
-      await post(port, '/inject/bench-warm-inject');
-      await warmed;
-    }
-    await sleep(200);
-    if (!options.train && !options.controlMs) {
-      // Without the package: the same button, the same series generated, then dropped.
-      await post(port, `/inject/${trigger}`);
-      await done;
-    }
-    memory.loaded = await settledMemory();
+  // Both flows wait for their button. It is pressed over HTTP from this same process. The first
+  // press in a process runs the HTTP client, Node-RED's admin routes, the inject and the function
+  // node cold (12–30 ms on a 2-core VM, measured with --cpu-prof); a Node-RED that has been up for
+  // a while, pressed from a browser, pays none of that. Three presses of the warm-up button first.
+  for (let i = 0; i < 3; i++) {
+    const warmed = new Promise((r) => (bench.warmed = r));
+    await post(port, '/inject/bench-warm-inject');
+    await warmed;
   }
+  await sleep(200);
+  if (!options.train && !options.controlMs) {
+    // Without the package: the same button, the same series generated, then dropped.
+    await post(port, `/inject/${trigger}`);
+    await done;
+  }
+  memory.loaded = await settledMemory();
   if (options.controlMs) {
     // The control: the same runtime and package, the same button pressed and the same series
     // generated, nothing trained, watched as long as a training run lasts. What it shows is the
@@ -346,12 +342,10 @@ async function childRun(options) {
         if (t !== undefined && Date.now() - t > 3) slowNodes.push({ at: t - watch.started, ms: Date.now() - t, node: ev.destination.node.type, batch: what });
       });
     }
-    if (trigger) {
-      watch = watchLoop(() => epochs.length);
-      // The first interval after enable() is never recorded: let it pass before the run starts.
-      await sleep(20);
-      await post(port, `/inject/${trigger}`);
-    }
+    const watch = watchLoop(() => epochs.length);
+    // The first interval after enable() is never recorded: let it pass before the run starts.
+    await sleep(20);
+    await post(port, `/inject/${trigger}`);
     const result = await done;
     await sleep(20);
     report.run = { ...watch.stop(), result, epochs: epochs.length, epochMs: epochs.map((e) => e.ms), slowNodes };

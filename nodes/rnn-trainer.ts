@@ -23,6 +23,11 @@ import { readConfig, sessionOptions } from "./shared/trainerConfig";
 function quote(v: string): string {
   return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
 }
+/** Where a session trains, as the epoch and done messages report it: "main" or the number of workers. */
+function threadsOf(session: TrainingSession): number | "main" {
+  return session.where === "main" ? "main" : session.workers;
+}
+
 /** How long a redeploy waits for a run to stop after its current minibatch before terminating it. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -222,7 +227,7 @@ export = function register(RED: NodeAPI): void {
       version++;
       const baselines = r.ticket.data.baselines ?? null;
       const comparison = compare(info.metrics, baselines);
-      const payload = { ...epochPayload(info, r.epochs, r.session.where === "main" ? "main" : r.session.workers, baselines, comparison), backend: defaultBackendName() };
+      const payload = { ...epochPayload(info, r.epochs, threadsOf(r.session), baselines, comparison), backend: defaultBackendName() };
       r.last = payload;
       feed.epoch(payload);
       if (model) model.training = { epochs: info.epoch, loss: finiteOrNull(info.loss), valLoss: finiteOrNull(info.valLoss) };
@@ -285,8 +290,7 @@ export = function register(RED: NodeAPI): void {
         if (closed) return;
         // Stale: the weights changed since, and so did the intervals that went with them.
         const intervals = stale ? null : d !== null && !d.save ? d.keep?.intervals ?? null : trained.intervals;
-        const threads = r.session.where === "main" ? "main" : r.session.workers;
-        const ended: FinishedRun = { ...ran, intervals, series: r.ticket.data.report, threads, filePath, saved, decision: d };
+        const ended: FinishedRun = { ...ran, intervals, series: r.ticket.data.report, threads: threadsOf(r.session), filePath, saved, decision: d };
         if (d) node.log(d.reason);
         node.send([null, { topic: "done", payload: donePayload(ended, t) }, null]);
         const noBetter = noBetterWarning(comparison, t);
