@@ -9,7 +9,7 @@
  * forecasting then appends that forecast to the history as the next row — with the calendar of the
  * next time, not a frozen copy — and repeats.
  */
-import { calendarValues } from "./data/time";
+import { calendarValues } from "./data/calendar";
 import { differencedWindow, naiveBase, transformLead } from "./data/transform";
 import { Forecaster } from "./inference";
 import { halfWidthAt } from "./intervals";

@@ -18,7 +18,7 @@ import {
   TransformJSON,
   WindowJSON,
 } from "./types";
-import { CALENDAR_FEATURES as CALENDAR } from "./data/time";
+import { CALENDAR_FEATURES as CALENDAR } from "./data/calendar";
 import { Cell, CELL_FILE_TYPES, cellOfFileType, DEFAULT_CELL } from "./cells";
 import { layerShapes } from "./layer";
 import { DIFFERENCINGS } from "./data/transform";

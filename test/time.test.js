@@ -2,7 +2,6 @@
 const assert = require("assert");
 const vm = require("vm");
 const {
-  CALENDAR_FEATURES,
   GAP_POLICIES,
   MAX_GAP_FILL,
   parseTime,
@@ -10,10 +9,9 @@ const {
   checkTimes,
   fillGaps,
   segments,
-  calendarValues,
-  autoCalendar,
   futureTimes,
 } = require("../dist/src/data/time");
+const { CALENDAR_FEATURES, calendarValues, autoCalendar } = require("../dist/src/data/calendar");
 
 const MIN = 60e3;
 const HOUR = 3600e3;

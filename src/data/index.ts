@@ -9,4 +9,5 @@ export { MAX_PACKED_VALUES, PreparedRun, prepareRun, prepareRunOffThread } from 
 export { PrepareOptions, PreparedDataset, prepareDataset, PreparedSeries, LazyWindows, prepareSeries, Baseline, Baselines, SeriesReport, SeriesHistory } from "./prepare";
 export { DIFFERENCINGS, MAX_SEASON, chooseDifferencing, DifferencingChoice, naiveBase, tableLead, transformLead, transformRows } from "./transform";
 export { detectSeason, SeasonResult, SeasonOptions } from "./season";
-export { CALENDAR_FEATURES, GAP_POLICIES, GapPolicy, Gap, MAX_GAP_FILL, autoCalendar, calendarValues, checkTimes, fillGaps, futureTimes, parseTime, segments, splitTimes } from "./time";
+export { GAP_POLICIES, GapPolicy, Gap, MAX_GAP_FILL, checkTimes, fillGaps, futureTimes, parseTime, segments, splitTimes } from "./time";
+export { CALENDAR_FEATURES, autoCalendar, calendarValues } from "./calendar";
