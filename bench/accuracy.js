@@ -20,8 +20,10 @@
  * real units, from the forecasts and the test values, against persistence (the last value) and
  * seasonal naive (the value one season earlier), on exactly the same targets.
  *
- *   node bench/accuracy.js                      all four series (about half a minute on 2 cores)
+ *   node bench/accuracy.js                      all six series (about half a minute on 2 cores)
  *   node bench/accuracy.js --series hourly      one series
+ *   node bench/accuracy.js --set rnn-sequence.difference=none
+ *                                               one setting changed on every series (repeatable)
  *   node bench/accuracy.js --quick              shorter series, a smoke run
  *   node bench/accuracy.js --json out.json      also write the figures as JSON
  *   node bench/accuracy.js --timeout 300        seconds to wait for one training (default 300)
@@ -46,13 +48,13 @@ const TEST_SEASONS = 3;
 const PRIME_EXTRA = 366;
 /** Steps shown in the multi-step table (those ≤ k). */
 const SHOW_STEPS = [1, 2, 3, 6, 12, 24];
-const SEEDS = { hourly: 11, monthly: 12, randomwalk: 13 };
+const SEEDS = { hourly: 11, monthly: 12, randomwalk: 13, sensor: 14 };
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
 function parseArgs(argv) {
-  const args = { series: null, quick: false, json: null, timeout: 300, direct: true };
+  const args = { series: null, quick: false, json: null, timeout: 300, direct: true, set: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--series') args.series = argv[++i];
@@ -60,8 +62,14 @@ function parseArgs(argv) {
     else if (a === '--json') args.json = argv[++i];
     else if (a === '--timeout') args.timeout = Number(argv[++i]);
     else if (a === '--no-direct') args.direct = false;
+    else if (a === '--set') {
+      // --set rnn-sequence.difference=none: one setting changed on every series, to compare it.
+      const m = /^(rnn-(?:sequence|layer|loss|trainer))\.(\w+)=(.*)$/.exec(argv[++i] || '');
+      if (!m) throw new Error('--set needs <node type>.<setting>=<value>, e.g. rnn-sequence.difference=none');
+      (args.set[m[1]] = args.set[m[1]] || {})[m[2]] = parseLiteral(m[3]);
+    }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/accuracy.js [--series seattle|hourly|monthly|randomwalk] [--quick] [--no-direct] [--json file] [--timeout seconds]');
+      console.log(`usage: node bench/accuracy.js [--series ${Object.keys(SERIES).join('|')}] [--quick] [--no-direct] [--set type.setting=value ...] [--json file] [--timeout seconds]`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -152,9 +160,9 @@ const stopServer = () => new Promise((r) => helper.stopServer(r));
 const loadFlow = (nodes, flow) => new Promise((resolve, reject) => helper.load(nodes, flow, (e) => (e ? reject(e) : resolve())));
 
 /** The flow for one series: only the settings listed in the header differ from the defaults. */
-function buildFlow(s, defaults, k, direct = false) {
+function buildFlow(s, defaults, k, direct = false, set = {}) {
   const z = 'acc-tab';
-  const seq = {};
+  const seq = { ...set['rnn-sequence'] };
   // The direct variant: every step 1…k as one output of the layer (the one setting beside these).
   if (direct) Object.assign(seq, { multiStep: 'direct', horizon: k });
   if (s.features) seq.features = s.features.join(', ');
@@ -162,14 +170,16 @@ function buildFlow(s, defaults, k, direct = false) {
   const timeKey = timeSetting(defaults['rnn-sequence']);
   // With "auto" the node finds the time field itself ("date", "time"): nothing to change.
   if (timeKey && s.timeField && defaults['rnn-sequence'][timeKey] !== 'auto') seq[timeKey] = s.timeField;
-  const layer = direct ? { outputSize: k } : {};
+  const layer = { ...set['rnn-layer'], ...(direct ? { outputSize: k } : {}) };
   if (defaults['rnn-layer'].projection !== true) layer.projection = true;
+  const loss = { ...set['rnn-loss'] };
+  const trainer = { ...set['rnn-trainer'] };
   const nodes = [
     { id: z, type: 'tab', label: `accuracy ${s.name}` },
     { id: 'acc-seq', z, type: 'rnn-sequence', ...seq, wires: [['acc-layer']] },
     { id: 'acc-layer', z, type: 'rnn-layer', ...layer, wires: [['acc-loss']] },
-    { id: 'acc-loss', z, type: 'rnn-loss', wires: [['acc-trainer']] },
-    { id: 'acc-trainer', z, type: 'rnn-trainer', wires: [['acc-epochs'], ['acc-done'], []] },
+    { id: 'acc-loss', z, type: 'rnn-loss', ...loss, wires: [['acc-trainer']] },
+    { id: 'acc-trainer', z, type: 'rnn-trainer', ...trainer, wires: [['acc-epochs'], ['acc-done'], []] },
     { id: 'acc-pred1', z, type: 'rnn-predictor', trainer: 'acc-trainer', wires: [['acc-out1']] },
     { id: 'acc-predk', z, type: 'rnn-predictor', trainer: 'acc-trainer', steps: k, wires: [['acc-outk']] },
     { id: 'acc-catch', z, type: 'catch', scope: null, uncaught: false, wires: [['acc-errors']] },
@@ -177,7 +187,7 @@ function buildFlow(s, defaults, k, direct = false) {
   for (const id of ['acc-epochs', 'acc-done', 'acc-out1', 'acc-outk', 'acc-errors']) nodes.push({ id, z, type: 'helper', wires: [] });
   // A node without x and y is a config node to Node-RED, which the catch node would not see.
   nodes.forEach((n, i) => n.type !== 'tab' && Object.assign(n, { x: 100 + 10 * i, y: 100 }));
-  const changed = { 'rnn-sequence': seq, 'rnn-layer': layer, 'rnn-predictor (1)': { trainer: 'acc-trainer' }, 'rnn-predictor (k)': { trainer: 'acc-trainer', steps: k } };
+  const changed = { 'rnn-sequence': seq, 'rnn-layer': layer, ...(Object.keys(loss).length ? { 'rnn-loss': loss } : {}), ...(Object.keys(trainer).length ? { 'rnn-trainer': trainer } : {}), 'rnn-predictor (1)': { trainer: 'acc-trainer' }, 'rnn-predictor (k)': { trainer: 'acc-trainer', steps: k } };
   return { nodes, changed, timeKey };
 }
 
@@ -345,7 +355,7 @@ async function runSeries(s, nodes, defaults, args, direct = false) {
   const nTrain = N - nTest;
   const k = s.steps;
   const window = Number(defaults['rnn-sequence'].windowLength) || 24;
-  const { nodes: flow, changed, timeKey } = buildFlow(s, defaults, k, direct);
+  const { nodes: flow, changed, timeKey } = buildFlow(s, defaults, k, direct, args.set);
   const report = { name: direct ? `${s.name} direct` : s.name, notes: s.notes, rows: N, train: nTrain, test: nTest, k, changed, timeSetting: timeKey, seasons: s.seasons.map((x) => x.label) };
 
   await startServer();
@@ -449,6 +459,7 @@ function printReport(reports, meta) {
   for (const [type, d] of Object.entries(meta.defaults)) p(`  ${type}: ${Object.entries(d).filter(([key]) => key !== 'name').map(([key, val]) => `${key}=${JSON.stringify(val)}`).join(' ')}`);
   const layerChange = meta.defaults['rnn-layer'].projection !== true ? 'rnn-layer projection=true (the one layer needs an output per target); ' : '';
   p(`changed from them: ${layerChange}rnn-sequence fields per series where a series has several columns; predictors trainer=<the trainer>, steps=k;`);
+  if (Object.keys(meta.set).length) p(`  and on every series (--set): ${Object.entries(meta.set).map(([t, o]) => `${t} ${Object.entries(o).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`).join('; ')}`);
   p(`  rows "<series> direct" also: rnn-sequence multiStep=direct, horizon=k; rnn-layer outputSize=k (every step 1…k trained as one output)`);
   p();
   p('One step ahead, test part (RMSE / MAE in the series\' units; ratio = model ÷ best naive rule, < 1: the model wins)');
@@ -541,6 +552,7 @@ async function main() {
     machine: { cpu: os.cpus()[0] ? os.cpus()[0].model.trim() : 'unknown', cores: os.cpus().length, memGB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
     seeds: SEEDS,
     defaults,
+    set: args.set,
   };
   const started = Date.now();
   const reports = [];

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Series for bench/accuracy.js: the Seattle weather CSV shipped with the package, and three
+ * Series for bench/accuracy.js: the Seattle weather CSV shipped with the package, and five
  * synthetic series from a seeded generator (mulberry32 + Box-Muller), so every run sees the same
  * numbers. Each series is described by:
  *
@@ -49,6 +49,11 @@ function rng(seed) {
     return r * Math.cos(2 * Math.PI * v);
   }
   return { uniform, normal, int: (lo, hi) => lo + Math.floor(uniform() * (hi - lo + 1)) };
+}
+
+/** A series of rows {time, value} (or plain numbers without times): the value is the target. */
+function valueSeries({ name, unit = '', rows, values = rows.map((x) => x.value), times = null, seasons, steps, notes }) {
+  return { name, unit, rows, values, times, features: null, targets: null, timeField: times ? 'time' : null, seasons, steps, notes };
 }
 
 /** data/seattle-weather.csv as objects (numeric cells as numbers, the date and weather as text). */
@@ -116,21 +121,16 @@ function hourly({ quick = false, seed = 11 } = {}) {
     rows.push({ time: new Date(time).toISOString(), value });
     times.push(time);
   }
-  return {
+  return valueSeries({
     name: 'hourly',
-    unit: '',
     rows,
-    values: rows.map((x) => x.value),
     times,
-    features: null,
-    targets: null,
-    timeField: 'time',
     seasons: [{ label: '24h', ms: DAY }],
     steps: 24,
     notes:
       `${hours / 24} days hourly, 10 + 0.02/h trend + daily (amp 5) + weekly (amp 2) + N(0, 0.8²); ` +
       `gaps of ${gaps.map((g) => `${g.hours} h at hour ${g.at}`).join(', ')}; ${rows.length} rows`,
-  };
+  });
 }
 
 /**
@@ -154,19 +154,14 @@ function monthly({ quick = false, seed = 12 } = {}) {
     rows.push({ time: new Date(time).toISOString().slice(0, 10), value });
     times.push(time);
   }
-  return {
+  return valueSeries({
     name: 'monthly',
-    unit: '',
     rows,
-    values: rows.map((x) => x.value),
     times,
-    features: null,
-    targets: null,
-    timeField: 'time',
     seasons: [{ label: '12', rows: 12 }],
     steps: 12,
     notes: `${years} years monthly, level ×4 (100 → 400), multiplicative yearly cycle (±~20 %), noise 2.5 %`,
-  };
+  });
 }
 
 /** A gaussian random walk, x_0 = 0, x_t = x_{t−1} + N(0, 1): 3,000 steps (--quick: 800). Plain numbers. */
@@ -179,21 +174,71 @@ function randomwalk({ quick = false, seed = 13 } = {}) {
     x += r.normal();
     values[i] = x;
   }
-  return {
+  return valueSeries({
     name: 'randomwalk',
-    unit: '',
     rows: values.slice(),
     values,
-    times: null,
-    features: null,
-    targets: null,
-    timeField: null,
     seasons: [],
     steps: 10,
     notes: `${n} steps of a gaussian random walk (sd 1 per step); persistence is the optimal forecast`,
-  };
+  });
 }
 
-const SERIES = { seattle, hourly, monthly, randomwalk };
+/**
+ * Wave: the series of example 01 (sin(2πt/50) plus uniform noise of width 0.1, the example's own
+ * linear congruential generator and seed 42), 1,200 readings instead of its 600 so that the test
+ * part holds several cycles. A stationary cycle under white noise: the case where seasonal
+ * differencing over-differences (d_t = e_t − e_{t−50} is an MA that cannot be inverted).
+ */
+function wave({ quick = false } = {}) {
+  const n = quick ? 600 : 1200;
+  let seed = 42;
+  const noise = () => {
+    seed = (seed * 1664525 + 1013904223) % 4294967296;
+    return seed / 4294967296 - 0.5;
+  };
+  const values = [];
+  for (let t = 0; t < n; t++) values.push(Math.sin((2 * Math.PI * t) / 50) + 0.1 * noise());
+  return valueSeries({
+    name: 'wave',
+    rows: values.slice(),
+    values,
+    seasons: [{ label: '50', rows: 50 }],
+    steps: 10,
+    notes: `${n} readings of example 01's noisy sine (period 50, uniform noise ±0.05); the noise-free wave is the best forecast`,
+  });
+}
+
+/**
+ * Sensor: 60 days (--quick: 30) of an hourly room temperature, 21 + 2·sin(2π(t − 8)/24) (warmest
+ * in the afternoon) + u_t, where u_t = 0.9·u_{t−1} + N(0, 0.3²) is the weather and the people in
+ * the room: a stationary daily cycle under persistent deviations, no trend. Rows are {time, value}.
+ */
+function sensor({ quick = false, seed = 14 } = {}) {
+  const r = rng(seed);
+  const hours = (quick ? 30 : 60) * 24;
+  const start = Date.UTC(2024, 2, 1);
+  const rows = [];
+  const times = [];
+  let u = 0;
+  for (let t = 0; t < hours; t++) {
+    u = 0.9 * u + 0.3 * r.normal();
+    const value = 21 + 2 * Math.sin((2 * Math.PI * (t - 8)) / 24) + u;
+    const time = start + t * HOUR;
+    rows.push({ time: new Date(time).toISOString(), value });
+    times.push(time);
+  }
+  return valueSeries({
+    name: 'sensor',
+    unit: '°C',
+    rows,
+    times,
+    seasons: [{ label: '24h', ms: DAY }],
+    steps: 24,
+    notes: `${hours / 24} days hourly, 21 + daily cycle (amp 2) + AR(1) deviations (φ 0.9, sd 0.3 per step); stationary`,
+  });
+}
+
+const SERIES = { seattle, hourly, monthly, randomwalk, wave, sensor };
 
 module.exports = { SERIES, mulberry32, rng, seattleRows, HOUR, DAY };

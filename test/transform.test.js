@@ -163,7 +163,7 @@ describe("transform: tableLead / transformLead", function () {
   });
 });
 
-describe("transform: chooseDifferencing (the auto rule)", function () {
+describe("transform: chooseDifferencing (the auto rule: wandering levels, then the best naive rule)", function () {
   const n = 400;
   const col = (f) => Array.from({ length: n }, (_, t) => [f(t)]);
 
@@ -204,11 +204,35 @@ describe("transform: chooseDifferencing (the auto rule)", function () {
     assert.ok(Math.abs(c.scores.both - 4) < 1, `both score ≈ 4σ², got ${c.scores.both}`);
   });
 
-  it("picks seasonal for a strong season without a trend", function () {
-    // seasonal leaves 2σ², both 4σ²: the extra difference only adds noise.
+  it("picks none for a strong season without a trend: the levels do not wander, so nothing is differenced", function () {
+    // Seasonal naive leaves only 2σ² of a variance of 51: the variance rule alone would take
+    // `seasonal`, and the network could then at best tie that rule (e_t − e_{t−12} cannot be
+    // inverted). The KPSS statistic says the levels are stationary, so they are kept.
     const g = gaussian(9);
     const rows = col((t) => 10 * Math.sin((2 * Math.PI * t) / 12) + g());
-    assert.strictEqual(chooseDifferencing(rows, [0], 1, 12).difference, "seasonal");
+    const c = chooseDifferencing(rows, [0], 1, 12);
+    assert.strictEqual(c.difference, "none", JSON.stringify(c));
+    assert.ok(c.stationarity < 0.347, `η ${c.stationarity}`);
+    assert.ok(c.scores.seasonal / c.scores.none < 0.1, JSON.stringify(c.scores));
+  });
+
+  it("a stationary but persistent series (AR(1), φ 0.9, with a cycle) is not differenced; the same with a trend is", function () {
+    const g = gaussian(31);
+    let u = 0;
+    const level = Array.from({ length: 1000 }, (_, t) => (u = 0.9 * u + 0.3 * g()) + 2 * Math.sin((2 * Math.PI * t) / 24));
+    const flat = chooseDifferencing(level.map((v) => [v]), [0], 1, 24);
+    assert.strictEqual(flat.difference, "none", JSON.stringify(flat));
+    const rising = chooseDifferencing(level.map((v, t) => [v + 0.01 * t]), [0], 1, 24);
+    assert.notStrictEqual(rising.difference, "none", JSON.stringify(rising));
+    assert.ok(rising.stationarity > 0.347 && flat.stationarity < 0.347, `η ${flat.stationarity} → ${rising.stationarity}`);
+  });
+
+  it("with several targets, one that wanders is enough to difference", function () {
+    const g = gaussian(32);
+    let walk = 0;
+    const rows = Array.from({ length: 600 }, (_, t) => [Math.sin((2 * Math.PI * t) / 24) + 0.1 * g(), (walk += g())]);
+    assert.strictEqual(chooseDifferencing(rows.map((r) => [r[0]]), [0], 1, null).difference, "none");
+    assert.strictEqual(chooseDifferencing(rows, [0, 1], 1, null).difference, "first");
   });
 
   it("never picks a seasonal differencing without a season, even for a seasonal series", function () {
@@ -222,17 +246,19 @@ describe("transform: chooseDifferencing (the auto rule)", function () {
   });
 
   it("each difference taken costs 10 %: a candidate that lowers the error by less is not taken", function () {
-    // AR(1) with φ near 0.5: first differences have error 2(1 − φ)·var, a little below the
-    // variance. The choice must be the argmin of (score / none score) × (1 + 0.1 × differences).
+    // A random walk under loud white noise: the levels wander (the KPSS test says so), but first
+    // differences, which double the noise, lower the error only a little below the variance. The
+    // choice must be the argmin of (score / none score) × (1 + 0.1 × differences).
     let decidedByCost = 0;
-    for (const [phi, seed] of [[0.5, 21], [0.52, 22], [0.54, 23], [0.56, 24], [0.6, 25], [0.45, 26]]) {
+    for (const [noise, seed] of [[18, 41], [20, 42], [21, 43], [22, 44], [24, 45], [19, 46], [23, 47], [21, 48]]) {
       const g = gaussian(seed);
-      let x = 0;
-      const rows = Array.from({ length: 3000 }, () => [(x = phi * x + g())]);
+      let w = 0;
+      const rows = Array.from({ length: 3000 }, () => [(w += g()) + noise * g()]);
       const c = chooseDifferencing(rows, [0], 1, null);
+      assert.ok(c.stationarity > 0.347, `seed ${seed}: the walk must be found wandering (η ${c.stationarity})`);
       const ratio = c.scores.first / c.scores.none;
       if (ratio < 1 && ratio * 1.1 > 1) decidedByCost++;
-      assert.strictEqual(c.difference, ratio * 1.1 < 1 ? "first" : "none", `φ=${phi}: ratio ${ratio}`);
+      assert.strictEqual(c.difference, ratio * 1.1 < 1 ? "first" : "none", `noise ${noise}, seed ${seed}: ratio ${ratio}`);
     }
     assert.ok(decidedByCost >= 1, "no case where only the cost decides");
   });

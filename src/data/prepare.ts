@@ -59,6 +59,8 @@ export interface SeriesReport {
   differenceAuto: boolean;
   /** Mean squared h-step error of each candidate's naive rule on the training part (auto only). */
   differenceScores: Partial<Record<Differencing, number>> | null;
+  /** With `auto`: the targets' largest KPSS statistic; above 0.347 the levels wander and are differenced. */
+  differenceStationarity: number | null;
   season: number | null;
   seasonAuto: boolean;
   /** Autocorrelation at the detected season (auto only). */
@@ -287,12 +289,14 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
 
   let difference: Differencing = "none";
   let differenceScores: Partial<Record<Differencing, number>> | null = null;
+  let differenceStationarity: number | null = null;
   if (differenceOpt === "auto") {
     // A target that is not a feature has no history at forecast time: its naive rule cannot be run.
     if (targetsAreFeatures && training.length >= 16) {
       const choice = chooseDifferencing(training, targetCols, horizon, season);
       difference = choice.difference;
       differenceScores = choice.scores;
+      differenceStationarity = choice.stationarity;
     }
   } else {
     difference = differenceOpt;
@@ -375,6 +379,7 @@ function scaleSeries(series: unknown, opts: PrepareOptions): ScaledSeries {
       difference,
       differenceAuto: differenceOpt === "auto",
       differenceScores,
+      differenceStationarity,
       season,
       seasonAuto: seasonOpt === "auto",
       seasonStrength,

@@ -20,9 +20,10 @@
  * For h = 1 the target is exactly the differenced series at t+1, so inputs and targets live in one
  * space; for h > 1 the inverse still needs nothing that is unknown at t. Nothing is fitted, so the
  * transform cannot leak validation rows; only the choice of `difference` and `season` is learned,
- * from the training part (see `chooseDifferencing`).
+ * from the training part (see `chooseDifferencing`): differencing is for levels that wander.
  */
 import { Differencing, TransformJSON } from "../types";
+import { KPSS_CRITICAL, kpssStatistic } from "./stationarity";
 
 export const DIFFERENCINGS: readonly Differencing[] = ["none", "first", "seasonal", "both"];
 
@@ -164,19 +165,38 @@ export interface DifferencingChoice {
   difference: Differencing;
   /** Mean squared h-step error of each candidate's naive rule on the training part, real units. */
   scores: Partial<Record<Differencing, number>>;
+  /** The largest KPSS statistic η of the targets' levels (see stationarity.ts). */
+  stationarity: number;
 }
 
 /** Relative cost of each difference taken: a candidate must beat a simpler one by more than this. */
 const COST_PER_DIFFERENCE = 0.1;
 
 /**
- * The `auto` rule. For each candidate, the mean squared error over the training rows of the naive
- * rule it implies, h steps ahead (for `none`, the rule "the training mean", i.e. the variance);
- * each difference taken adds 10 % to its score, and the lowest score wins. This is the variate
- * difference idea: differencing that removes a trend or a cycle lowers the variance a lot,
- * differencing a series that has neither raises it (it doubles for white noise). Seasonal
- * candidates are only tried when a season is known. Targets are compared after dividing by the
- * `none` score, so a column in large units does not decide alone.
+ * η above this: the levels wander (a trend, a random walk), so they are differenced. The 10 %
+ * point of the KPSS table rather than 5 %, because the two mistakes do not cost the same: on the
+ * benchmark series (bench/accuracy.js) leaving a trend or a random walk in the levels cost
+ * 1.3–5.9× the error of the best differencing, differencing a stationary cycle 1.04–1.36× that
+ * of keeping its levels.
+ */
+const WANDERING = KPSS_CRITICAL["10%"];
+
+/**
+ * The `auto` rule, in two steps.
+ *
+ * 1. Do the levels wander? The KPSS test on each target's training rows. If none does, the answer
+ *    is `none`: a network learns a stationary cycle, its noise and its persistence from the levels
+ *    themselves, and every difference only adds noise it must undo. Seasonal differencing of a
+ *    clean cycle is the worst case: e_t − e_{t−s} is an MA that cannot be inverted, so the network
+ *    can at best tie the seasonal naive rule.
+ * 2. If one does, which difference removes it? For each candidate, the mean squared error over
+ *    the training rows of the naive rule it implies, h steps ahead (for `none`, the rule "the
+ *    training mean", i.e. the variance); each difference taken adds 10 % to its score, and the
+ *    lowest score wins. Differencing that removes a trend or a cycle lowers the error a lot; a
+ *    difference that removes nothing raises it (it doubles for white noise, so the one white
+ *    series in ten that a test at 10 % takes for wandering still gets `none`). Seasonal
+ *    candidates are only tried when a season is known. Targets are compared after dividing by
+ *    the `none` score, so a column in large units does not decide alone.
  */
 export function chooseDifferencing(rows: number[][], targetCols: number[], horizon: number, season: number | null): DifferencingChoice {
   const candidates: Differencing[] = season ? ["none", "first", "seasonal", "both"] : ["none", "first"];
@@ -199,9 +219,15 @@ export function chooseDifferencing(rows: number[][], targetCols: number[], horiz
       return sq / (rows.length - lead);
     });
   }
-  const base = raw.none ?? raw.first;
-  if (!base) throw new Error(`${rows.length} training rows are too few to choose a differencing (at least 8 more than the season are needed)`);
+  const base = raw.none;
+  if (!base) throw new Error(`${rows.length} training rows are too few to choose a differencing (at least 8 are needed)`);
   const scores: Partial<Record<Differencing, number>> = {};
+  for (const d of candidates) {
+    const r = raw[d];
+    if (r) scores[d] = r.reduce((a, b) => a + b, 0) / r.length;
+  }
+  const stationarity = Math.max(...targetCols.map((c) => kpssStatistic(rows.length, (t) => rows[t][c])));
+  if (!(stationarity > WANDERING)) return { difference: "none", scores, stationarity };
   let best: Differencing = "none";
   let bestScore = Infinity;
   for (const d of candidates) {
@@ -209,12 +235,11 @@ export function chooseDifferencing(rows: number[][], targetCols: number[], horiz
     if (!r) continue;
     const rel = r.reduce((sum, v, o) => sum + (base[o] > 0 ? v / base[o] : v === 0 ? 1 : Infinity), 0) / r.length;
     const differences = (usesFirst(d) ? 1 : 0) + (usesSeason(d) ? 1 : 0);
-    scores[d] = r.reduce((a, b) => a + b, 0) / r.length;
     const score = rel * (1 + COST_PER_DIFFERENCE * differences);
     if (score < bestScore) {
       best = d;
       bestScore = score;
     }
   }
-  return { difference: best, scores };
+  return { difference: best, scores, stationarity };
 }

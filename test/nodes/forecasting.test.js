@@ -25,6 +25,19 @@ function trendingSeasonal(n, seed = 7) {
   }));
 }
 
+/**
+ * Hourly rows {time: ISO, value} of a room temperature: 21 + 2·sin(2π(t − 8)/24) + u_t with
+ * u_t = 0.9·u_{t−1} + N(0, 0.3²), seeded. Stationary: a daily cycle under persistent deviations.
+ */
+function stationaryRoom(n, seed = 5) {
+  const rng = new Random(seed);
+  let u = 0;
+  return Array.from({ length: n }, (_, t) => ({
+    time: new Date(START + t * HOUR).toISOString(),
+    value: 21 + 2 * Math.sin((2 * Math.PI * (t - 8)) / 24) + (u = 0.9 * u + 0.3 * rng.normal()),
+  }));
+}
+
 /** x₀ = 50, x_t = x_{t−1} + N(0, 1), seeded: nothing to learn beyond "the next value is the last". */
 function randomWalk(n, seed = 3) {
   const rng = new Random(seed);
@@ -237,6 +250,35 @@ describe("forecasting with the default preparation: a trending, seasonal hourly 
     const fromFile = (await feed(filePred, helper.getNode("fileOut"), readings)).get(readings.length - 1).forecast;
     assert.strictEqual(fromFile.model, "file");
     for (const k of ["values", "lower", "upper", "level", "times", "targets", "horizon", "window", "steps"]) assert.deepStrictEqual(fromFile[k], live[k], k);
+  });
+});
+
+describe("forecasting with the default preparation: a stationary daily cycle", function () {
+  this.timeout(120000);
+  before(async function () {
+    await startServer(tmpUserDir());
+  });
+  after(async function () {
+    await stopServer();
+  });
+
+  it("keeps the levels (the series does not wander), learns the cycle from them and beats both naive rules clearly", async function () {
+    // Differenced (the old auto rule took "both" here) the network only ties persistence: the
+    // deviations' persistence is all a difference leaves to learn, and the naive rule has it too.
+    await helper.load(NODES, defaultChain({ sequence: { epochs: 15 } }));
+    const finished = nextMessage(helper.getNode("done"), 60000);
+    helper.getNode("seq").receive({ topic: "train", payload: stationaryRoom(1200) });
+    const done = (await finished).payload;
+    const s = done.series;
+    assert.strictEqual(s.difference, "none", JSON.stringify(s));
+    assert.strictEqual(s.differenceAuto, true);
+    assert.ok(s.differenceStationarity < 0.347, `KPSS η ${s.differenceStationarity}`);
+    assert.strictEqual(s.season, 24);
+    assert.ok(s.calendar.includes("hourOfDay"), `calendar ${JSON.stringify(s.calendar)}`);
+    const b = done.baselines;
+    const best = Math.min(b.persistence.rmse, b.seasonal.rmse);
+    assert.strictEqual(done.beatsBaseline, true);
+    assert.ok(done.metrics.rmse < 0.85 * best, `network rmse ${done.metrics.rmse} vs best naive ${best}`);
   });
 });
 
