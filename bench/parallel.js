@@ -9,7 +9,9 @@
  *
  *   node bench/parallel.js [--json results.json]
  */
+const path = require('path');
 const { monitorEventLoopDelay } = require('perf_hooks');
+const { Worker } = require('worker_threads');
 const bench = require('./task');
 const { ParallelTrainer } = require('../dist/src/parallel');
 
@@ -83,6 +85,36 @@ async function loopDelay(data, w0, workers) {
   return { workers, ms: took, max: h.max / 1e6, p99: h.percentile(99) / 1e6, mean: h.mean / 1e6 };
 }
 
+/**
+ * The most a data-parallel split can gain here: one worker computing every row of a minibatch
+ * against two workers computing half the rows each, at the same time, sharing nothing and never
+ * waiting for each other (bench/ceiling-worker.js), an epoch's worth of steps per timed call. Two
+ * threads on cores that share their execution units or their cache (SMT siblings, a busy host)
+ * each run slower than one alone; this is that cost, which no protocol can remove.
+ */
+async function ceiling(data, batchSize) {
+  const start = () => new Promise((resolve, reject) => {
+    const w = new Worker(path.join(__dirname, 'ceiling-worker.js'));
+    w.once('message', () => resolve(w));
+    w.once('error', reject);
+  });
+  const workers = [await start(), await start()];
+  const steps = Math.ceil(data.N / batchSize);
+  const ask = (w, rows) => new Promise((resolve) => {
+    w.once('message', resolve);
+    w.postMessage({ rows, steps });
+  });
+  const half = Math.ceil(batchSize / 2);
+  const one = async () => ask(workers[0], batchSize);
+  const two = async () => Promise.all([ask(workers[0], half), ask(workers[1], half)]);
+  try {
+    const times = await bench.timeInterleaved([one, two], { warmup: WARMUP, runs: RUNS });
+    return { one: times[0], two: times[1], ceiling: times[0].median / times[1].median };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 function jsonPath() {
   const i = process.argv.indexOf('--json');
   return i > 0 ? process.argv[i + 1] : null;
@@ -118,7 +150,12 @@ async function main() {
           return [c.name, `${s.runs} (+${WARMUP} warm-up)`, bench.fmt(s.min), bench.fmt(s.median), bench.fmt(s.max), Math.round((data.N * 1000) / s.median), `${(base / s.median).toFixed(2)}×`];
         }),
       );
-      out.batches.push({ batchSize, rows: list.map((c, i) => ({ name: c.name, workers: c.workers, ...times[i], speedup: base / times[i].median })) });
+      const roof = await ceiling(data, batchSize);
+      console.log(
+        `ceiling: two workers on ${Math.ceil(batchSize / 2)} rows each at once, nothing shared: ${bench.fmt(roof.two.median)} ms per epoch's steps ` +
+          `against one worker on all ${batchSize} rows ${bench.fmt(roof.one.median)} ms = ${roof.ceiling.toFixed(2)}× (the most any split of this minibatch can gain here)`,
+      );
+      out.batches.push({ batchSize, rows: list.map((c, i) => ({ name: c.name, workers: c.workers, ...times[i], speedup: base / times[i].median })), ceiling: roof });
     } finally {
       for (const c of list) await c.close();
     }
