@@ -36,7 +36,7 @@ export function readConfig(raw: Record<string, unknown>): TrainerConfig {
   const modelPath = typeof raw.modelPath === "string" ? raw.modelPath.trim() : "";
   return {
     optimizer: enumField(raw, "optimizer", "adam", OPTIMIZERS),
-    learningRate: numField(raw, "learningRate", 0.01, 0, 10, { exclusiveMin: true }),
+    learningRate: numField(raw, "learningRate", 0.003, 0, 10, { exclusiveMin: true }),
     // Fields that only matter for one choice are checked only then, so a stale value in a flow
     // that does not use it cannot stop a deploy.
     momentum: raw.optimizer === "momentum" ? numField(raw, "momentum", 0.9, 0, 0.999999) : 0.9,

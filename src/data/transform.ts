@@ -176,7 +176,7 @@ const COST_PER_DIFFERENCE = 0.1;
  * η above this: the levels wander (a trend, a random walk), so they are differenced. The 10 %
  * point of the KPSS table rather than 5 %, because the two mistakes do not cost the same: on the
  * benchmark series (bench/accuracy.js) leaving a trend or a random walk in the levels cost
- * 1.3–5.9× the error of the best differencing, differencing a stationary cycle 1.04–1.36× that
+ * 1.1–7.2× the error of the best differencing, differencing a stationary cycle 1.03–1.30× that
  * of keeping its levels.
  */
 const WANDERING = KPSS_CRITICAL["10%"];
