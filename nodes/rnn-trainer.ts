@@ -7,7 +7,7 @@
  * prediction intervals.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
-import { CalibrationJob, calibrateOffThread, defaultBackendName, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, loadWorkerTrainer, TrainingSession } from "../src";
+import { CalibrationJob, calibrateOffThread, defaultBackendName, EpochInfo, FitResult, IntervalsJSON, intervalsUnavailable, Model, loadWorkerTrainer, nextTurn, TrainingSession } from "../src";
 import { findApi, LayerNodeApi, TrainerNodeApi } from "./shared/apis";
 import { changedLayer, compileChain, CompiledLayer } from "./shared/compile";
 import { TrainerFeed } from "./shared/editorFeed";
@@ -312,18 +312,23 @@ export = function register(RED: NodeAPI): void {
       const calibrating = version;
       // Another run, a reset or a reload changed the weights since: the widths would be for weights that are gone.
       const isStale = () => version !== calibrating || run !== null || model !== trained;
-      // Intervals from the restored weights' validation errors, in slices between other messages.
-      // In a worker thread of its own: hundreds of forecasts would otherwise hold Node-RED's thread.
-      const job = unavailable !== null ? null : calibrateOffThread(trained, history);
-      calibration = job;
-      // Weights that are not kept need no intervals.
-      void decision.then((d) => d && !d.save && job?.cancel());
-      const intervals: Promise<IntervalsJSON | null> = job === null
-        ? Promise.resolve(null)
-        : job.promise.catch((e: unknown) => {
-            if (!closed) node.warn(t("warnings.noIntervals", { message: errorMessage(e) }));
-            return null;
-          });
+      // Intervals from the restored weights' validation errors, in a worker thread of its own:
+      // hundreds of forecasts would otherwise hold Node-RED's thread. Started on the next turn:
+      // copying the history out and starting the worker is several milliseconds when cold, and
+      // this turn already pushed the weights to the layers and took the model file's copy.
+      const startCalibration = (): Promise<IntervalsJSON | null> => {
+        // A close, a reset or another run in between: the widths would be for weights that are gone.
+        if (closed || isStale()) return Promise.resolve(null);
+        const job = calibrateOffThread(trained, history);
+        calibration = job;
+        // Weights that are not kept need no intervals.
+        void decision.then((d) => d && !d.save && job.cancel());
+        return job.promise.catch((e: unknown) => {
+          if (!closed) node.warn(t("warnings.noIntervals", { message: errorMessage(e) }));
+          return null;
+        });
+      };
+      const intervals: Promise<IntervalsJSON | null> = unavailable !== null ? Promise.resolve(null) : nextTurn().then(startCalibration);
       Promise.all([saved, intervals, decision]).then(([wasSaved, found, d]) => {
         if (closed) return;
         const stale = isStale();
