@@ -24,6 +24,7 @@
  *   node bench/accuracy.js --series hourly      one series
  *   node bench/accuracy.js --set rnn-sequence.difference=none
  *                                               one setting changed on every series (repeatable)
+ *   node bench/accuracy.js --seeds 1-5          the one-step ratio per rnn layer seed, per series
  *   node bench/accuracy.js --quick              shorter series, a smoke run
  *   node bench/accuracy.js --json out.json      also write the figures as JSON
  *   node bench/accuracy.js --timeout 300        seconds to wait for one training (default 300)
@@ -54,7 +55,7 @@ const SEEDS = { hourly: 11, monthly: 12, randomwalk: 13, sensor: 14 };
 // Arguments
 
 function parseArgs(argv) {
-  const args = { series: null, quick: false, json: null, timeout: 300, direct: true, set: {} };
+  const args = { series: null, quick: false, json: null, timeout: 300, direct: true, set: {}, seeds: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--series') args.series = argv[++i];
@@ -62,6 +63,13 @@ function parseArgs(argv) {
     else if (a === '--json') args.json = argv[++i];
     else if (a === '--timeout') args.timeout = Number(argv[++i]);
     else if (a === '--no-direct') args.direct = false;
+    else if (a === '--seeds') {
+      // --seeds 1-5 or 1,2,3: the recursive chain once per rnn layer seed, one line per series.
+      const v = argv[++i] || '';
+      const range = /^(\d+)-(\d+)$/.exec(v);
+      args.seeds = range ? Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, k) => Number(range[1]) + k) : v.split(',').map(Number);
+      if (!args.seeds.length || !args.seeds.every((x) => Number.isInteger(x))) throw new Error('--seeds needs whole numbers, e.g. 1-5 or 1,3,7');
+    }
     else if (a === '--set') {
       // --set rnn-sequence.difference=none: one setting changed on every series, to compare it.
       const m = /^(rnn-(?:sequence|layer|loss|trainer))\.(\w+)=(.*)$/.exec(argv[++i] || '');
@@ -69,7 +77,7 @@ function parseArgs(argv) {
       (args.set[m[1]] = args.set[m[1]] || {})[m[2]] = parseLiteral(m[3]);
     }
     else if (a === '--help' || a === '-h') {
-      console.log(`usage: node bench/accuracy.js [--series ${Object.keys(SERIES).join('|')}] [--quick] [--no-direct] [--set type.setting=value ...] [--json file] [--timeout seconds]`);
+      console.log(`usage: node bench/accuracy.js [--series ${Object.keys(SERIES).join('|')}] [--quick] [--no-direct] [--set type.setting=value ...] [--seeds 1-5] [--json file] [--timeout seconds]`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -537,6 +545,37 @@ function printReport(reports, meta) {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * --seeds: the recursive chain on each series once per rnn layer seed (on top of any --set), and
+ * one line per series with the one-step ratio for each seed, their mean, and the range. Where
+ * early stopping lands moves with the seed; this shows by how much. True when a run failed.
+ */
+async function seedSweep(args, names, nodes, defaults, meta, started) {
+  const rows = [['series', ...args.seeds.map((x) => `seed ${x}`), 'mean', 'min', 'max']];
+  const json = [];
+  let failed = false;
+  for (const name of names) {
+    const s = SERIES[name]({ quick: args.quick, seed: SEEDS[name] });
+    const ratios = [];
+    for (const seed of args.seeds) {
+      const set = { ...args.set, 'rnn-layer': { ...args.set['rnn-layer'], seed } };
+      const r = await runSeries(s, nodes, defaults, { ...args, set });
+      process.stderr.write(`${name} seed ${seed}: ${r.status.split('\n')[0]}\n`);
+      failed = failed || r.status !== 'ok';
+      ratios.push(r.status === 'ok' ? r.figures.oneStep.ratioRmse : NaN);
+    }
+    const ok = ratios.filter(Number.isFinite);
+    json.push({ name, seeds: args.seeds, ratios });
+    rows.push([name, ...ratios.map((x) => fmt(x)), fmt(ok.reduce((a, b) => a + b, 0) / ok.length), fmt(Math.min(...ok)), fmt(Math.max(...ok))]);
+  }
+  console.log(`bench/accuracy.js --seeds: one-step RMSE ratio (model ÷ best naive rule) of the recursive default chain per rnn layer seed${Object.keys(args.set).length ? `; --set ${JSON.stringify(args.set)}` : ''}${args.quick ? ' (--quick)' : ''}`);
+  console.log(`machine: ${meta.machine.cpu} ×${meta.machine.cores}; Node ${meta.node}, Node-RED ${meta.nodeRed}`);
+  console.log(table(rows, ['l', ...args.seeds.map(() => 'r'), 'r', 'r', 'r']));
+  console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (args.json) fs.writeFileSync(args.json, JSON.stringify({ meta, seeds: json }, null, 2));
+  return failed;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(path.join(DIST, 'rnn-sequence.js'))) throw new Error('dist/ is missing: run `npm run build` first');
@@ -555,6 +594,11 @@ async function main() {
     set: args.set,
   };
   const started = Date.now();
+  if (args.seeds) {
+    const failed = await seedSweep(args, names, nodes, defaults, meta, started);
+    fs.rmSync(userDir, { recursive: true, force: true });
+    process.exit(failed ? 1 : 0);
+  }
   const reports = [];
   for (const name of names) {
     const s = SERIES[name]({ quick: args.quick, seed: SEEDS[name] });
